@@ -1,0 +1,297 @@
+"""Per-neuron least-squares solvers: a direct LAPACK path and OSQP quadratic programs.
+
+Every solver takes one neuron's stacked equations ``A w = r`` (dense or sparse)
+and returns ``(w, info)`` where ``info`` always has the keys of
+:data:`INFO_KEYS` (Nengo's solver convention): the method, the status, the
+numbers of rows and unknowns, the numerical rank and condition number of ``A``
+(the identifiability report), the residual, the time taken and the iteration
+count. :func:`solve_lstsq` is the unconstrained path (ridge allowed) through
+LAPACK's SVD-based ``gelsd``; :func:`solve_osqp` solves
+
+    minimise  1/2 ||A w - r||^2_S + 1/2 ridge ||w||^2 + lasso ||w||_1
+    subject to  lower <= w <= upper,  G w <= h
+
+with OSQP 1.x in the sparse auxiliary-variable form (``z = A w - r`` as extra
+variables, so ``P`` is diagonal and the constraint matrix is as sparse as
+``A``), polishing on and tolerances tight enough to recover weights to 1e-8.
+A failed OSQP status raises :class:`~tem_sim.exceptions.SolverError`; an
+inaccurate one is reported in ``info["status"]`` (the trainer turns it into a
+warning).
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+from ._validation import as_float_array, as_scalar
+from .exceptions import SolverError, ValidationError
+
+__all__ = ["INFO_KEYS", "DEFAULT_RCOND", "OSQP_DEFAULTS", "diagnose", "solve_lstsq", "solve_osqp"]
+
+#: Keys present in every solver's ``info`` dictionary.
+INFO_KEYS = ("method", "status", "n_rows", "n_inequalities", "n_unknowns", "rank", "condition",
+             "residual", "identifiable", "iterations", "polish_status", "time")
+
+#: Singular values below ``DEFAULT_RCOND * sigma_max`` count as zero for the numerical rank.
+DEFAULT_RCOND = 1e-10
+
+#: OSQP settings used unless overridden: tight tolerances and polishing for weight recovery.
+OSQP_DEFAULTS = dict(eps_abs=1e-10, eps_rel=1e-10, max_iter=100_000, polishing=True,
+                     polish_refine_iter=20, verbose=False, scaling=10)
+
+_OK = "solved"
+
+
+def _dense(A: Any) -> np.ndarray:
+    return A.toarray() if sp.issparse(A) else np.asarray(A, dtype=float)
+
+
+def diagnose(A: Any, rcond: float = DEFAULT_RCOND) -> dict[str, Any]:
+    """Numerical rank and condition number of ``A`` from its singular values.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix, shape (K, n)
+    rcond : float, default DEFAULT_RCOND
+        Relative threshold for the numerical rank.
+
+    Returns
+    -------
+    dict with ``rank``, ``condition`` (``inf`` when rank < n) and ``identifiable`` (rank == n).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = diagnose(np.array([[1.0, 0.0], [0.0, 1e-3]]))
+    >>> d["rank"], round(d["condition"]), d["identifiable"]
+    (2, 1000, True)
+    """
+    M = _dense(A)
+    n = M.shape[1]
+    if M.shape[0] == 0 or n == 0:
+        return dict(rank=0, condition=float("inf"), identifiable=n == 0)
+    s = sla.svdvals(M, check_finite=False)
+    return _from_singular(s, n, rcond)
+
+
+def _from_singular(s: np.ndarray, n: int, rcond: float) -> dict[str, Any]:
+    if s.size == 0 or s[0] == 0:
+        return dict(rank=0, condition=float("inf"), identifiable=False)
+    rank = int(np.sum(s > rcond * s[0]))
+    cond = float(s[0] / s[-1]) if s.size == n and s[-1] > 0 else float("inf")
+    return dict(rank=rank, condition=cond, identifiable=rank == n)
+
+
+def _check_system(A: Any, r: Any, row_weights: Any) -> tuple[Any, np.ndarray, np.ndarray | None]:
+    if not sp.issparse(A):
+        A = as_float_array("A", A, ndim=2)
+    elif not np.all(np.isfinite(A.data)):
+        raise ValidationError("A", "a sparse matrix with NaN or inf", "finite")
+    r = as_float_array("r", r, shape=(A.shape[0],))
+    if row_weights is not None:
+        row_weights = as_float_array("row_weights", row_weights, shape=(A.shape[0],))
+        if np.any(row_weights < 0):
+            raise ValidationError("row_weights", float(row_weights[row_weights < 0][0]), ">= 0")
+    return A, r, row_weights
+
+
+def _info(method: str, status: str, A: Any, n_ineq: int, diag: dict, residual: float,
+          iterations: int, t0: float, polish: int = 0) -> dict[str, Any]:
+    return dict(method=method, status=status, n_rows=int(A.shape[0]), n_inequalities=int(n_ineq),
+                n_unknowns=int(A.shape[1]), rank=diag["rank"], condition=diag["condition"],
+                residual=float(residual), identifiable=bool(diag["identifiable"]),
+                iterations=int(iterations), polish_status=int(polish), time=time.perf_counter() - t0)
+
+
+def solve_lstsq(A: Any, r: Any, *, ridge: float = 0.0, row_weights: Any = None,
+                rcond: float = DEFAULT_RCOND) -> tuple[np.ndarray, dict[str, Any]]:
+    """Minimise ``||A w - r||^2_S + ridge ||w||^2`` directly with LAPACK (``gelsd``).
+
+    Rank-deficient systems get the minimum-norm solution (bounded), with
+    ``info["identifiable"] = False``.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix, shape (K, n)
+    r : ndarray, shape (K,)
+    ridge : float, default 0
+        ``lambda_2 >= 0``.
+    row_weights : ndarray, shape (K,), optional
+        Non-negative weights ``S`` of the rows.
+    rcond : float, default DEFAULT_RCOND
+        Relative singular-value threshold for the rank (and the truncation).
+
+    Returns
+    -------
+    w : ndarray, shape (n,)
+    info : dict with the keys of :data:`INFO_KEYS`
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w, info = solve_lstsq(np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]]), np.array([1.0, 4.0, 3.0]))
+    >>> np.round(w, 12).tolist(), info["rank"], info["status"]
+    ([1.0, 2.0], 2, 'solved')
+    """
+    t0 = time.perf_counter()
+    A, r, row_weights = _check_system(A, r, row_weights)
+    ridge = as_scalar("ridge", ridge, nonnegative=True)
+    rcond = as_scalar("rcond", rcond, nonnegative=True)
+    M = _dense(A)
+    n = M.shape[1]
+    rhs = r
+    if row_weights is not None:
+        sw = np.sqrt(row_weights)
+        M = M * sw[:, None]
+        rhs = r * sw
+    diag_src = M
+    if ridge > 0:
+        M = np.vstack([M, np.sqrt(ridge) * np.eye(n)])
+        rhs = np.concatenate([rhs, np.zeros(n)])
+    if M.shape[0] == 0:
+        w, s = np.zeros(n), np.zeros(0)
+    else:
+        w, _, _, s = sla.lstsq(M, rhs, cond=rcond, lapack_driver="gelsd", check_finite=False)
+    if ridge > 0:
+        diag = diagnose(diag_src, rcond)
+    else:
+        diag = _from_singular(s, n, rcond)
+    res = np.linalg.norm(diag_src @ w - (r if row_weights is None else r * np.sqrt(row_weights))) \
+        if diag_src.shape[0] else 0.0
+    return w, _info("lstsq", _OK, A, 0, diag, res, 0, t0)
+
+
+def _box(n: int, lower: Any, upper: Any) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.full(n, -np.inf) if lower is None else as_float_array("lower", lower, finite=False)
+    hi = np.full(n, np.inf) if upper is None else as_float_array("upper", upper, finite=False)
+    lo = np.broadcast_to(lo, (n,)).astype(float) if lo.ndim == 0 else lo
+    hi = np.broadcast_to(hi, (n,)).astype(float) if hi.ndim == 0 else hi
+    if lo.shape != (n,) or np.any(np.isnan(lo)) or np.any(lo == np.inf):
+        raise ValidationError("lower", lower, f"a scalar or of shape ({n},), not NaN or +inf")
+    if hi.shape != (n,) or np.any(np.isnan(hi)) or np.any(hi == -np.inf):
+        raise ValidationError("upper", upper, f"a scalar or of shape ({n},), not NaN or -inf")
+    if np.any(lo > hi):
+        k = int(np.flatnonzero(lo > hi)[0])
+        raise ValidationError("bounds", (float(lo[k]), float(hi[k])),
+                              f"feasible (lower <= upper), violated for unknown {k}")
+    return lo, hi
+
+
+def solve_osqp(A: Any, r: Any, *, ridge: float = 0.0, lasso: float = 0.0, lower: Any = None,
+               upper: Any = None, G: Any = None, h: Any = None, row_weights: Any = None,
+               warm_start: Any = None, rcond: float = DEFAULT_RCOND,
+               settings: dict[str, Any] | None = None) -> tuple[np.ndarray, dict[str, Any]]:
+    """Solve one neuron's constrained least-squares problem with OSQP.
+
+    Variables ``x = [w (n), z (K), t (n, only with lasso)]``; objective
+    ``1/2 z' S z + 1/2 ridge ||w||^2 + lasso sum(t)``; constraints
+    ``A w - z = r``, ``lower <= w <= upper``, ``G w <= h``, ``-t <= w <= t``.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix, shape (K, n)
+    r : ndarray, shape (K,)
+    ridge, lasso : float, default 0
+        ``lambda_2, lambda_1 >= 0``.
+    lower, upper : float or ndarray (n,), optional
+        Bounds on ``w`` (``-inf``/``inf`` for none).
+    G, h : matrix (L, n) and ndarray (L,), optional
+        Inequalities ``G w <= h``.
+    row_weights : ndarray, shape (K,), optional
+        Non-negative weights of the equality rows.
+    warm_start : ndarray, shape (n,), optional
+        Starting point for ``w`` (e.g. the previous neuron's answer).
+    rcond : float, default DEFAULT_RCOND
+        Threshold for the rank in the report.
+    settings : dict, optional
+        OSQP settings overriding :data:`OSQP_DEFAULTS`.
+
+    Returns
+    -------
+    w : ndarray, shape (n,)
+    info : dict with the keys of :data:`INFO_KEYS` (``status`` is OSQP's, e.g. ``"solved"``)
+
+    Raises
+    ------
+    SolverError
+        When OSQP reports infeasibility, non-convexity, the iteration or time
+        limit or any other failure (``.status`` holds OSQP's status string).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> w, info = solve_osqp(np.eye(2), np.array([-1.0, 2.0]), lower=0.0)
+    >>> np.round(w, 8).tolist(), info["status"]
+    ([0.0, 2.0], 'solved')
+    """
+    import osqp
+
+    t0 = time.perf_counter()
+    A, r, row_weights = _check_system(A, r, row_weights)
+    K, n = A.shape
+    ridge = as_scalar("ridge", ridge, nonnegative=True)
+    lasso = as_scalar("lasso", lasso, nonnegative=True)
+    lo, hi = _box(n, lower, upper)
+    if G is None:
+        Gs = sp.csc_matrix((0, n))
+        hv = np.empty(0)
+    else:
+        Gs = sp.csc_matrix(G) if sp.issparse(G) else sp.csc_matrix(as_float_array("G", G, ndim=2, shape=(None, n)))
+        hv = as_float_array("h", h, shape=(Gs.shape[0],))
+    opts = dict(OSQP_DEFAULTS)
+    if settings:
+        if not isinstance(settings, dict):
+            raise ValidationError("osqp_settings", settings, "a dict of OSQP settings")
+        opts.update(settings)
+    nt = n if lasso > 0 else 0
+    nx = n + K + nt
+    S = np.ones(K) if row_weights is None else row_weights
+    P = sp.diags(np.concatenate([np.full(n, ridge), S, np.zeros(nt)]), format="csc")
+    q = np.concatenate([np.zeros(n + K), np.full(nt, lasso)])
+    As = sp.csr_matrix(A)
+    blocks = [sp.hstack([As, -sp.eye(K), sp.csr_matrix((K, nt))])]
+    l_parts, u_parts = [r], [r]
+    boxed = np.isfinite(lo) | np.isfinite(hi)
+    if np.any(boxed):
+        idx = np.flatnonzero(boxed)
+        blocks.append(sp.csr_matrix((np.ones(idx.size), (np.arange(idx.size), idx)), shape=(idx.size, nx)))
+        l_parts.append(lo[idx])
+        u_parts.append(hi[idx])
+    if Gs.shape[0]:
+        blocks.append(sp.hstack([Gs, sp.csr_matrix((Gs.shape[0], K + nt))]))
+        l_parts.append(np.full(Gs.shape[0], -np.inf))
+        u_parts.append(hv)
+    if nt:
+        I = sp.eye(n)
+        Z = sp.csr_matrix((n, K))
+        blocks.append(sp.hstack([I, Z, -I]))      # w - t <= 0
+        blocks.append(sp.hstack([I, Z, I]))       # w + t >= 0
+        l_parts += [np.full(n, -np.inf), np.zeros(n)]
+        u_parts += [np.zeros(n), np.full(n, np.inf)]
+    Acon = sp.vstack(blocks, format="csc")
+    prob = osqp.OSQP()
+    try:
+        prob.setup(sp.triu(P, format="csc"), q, Acon, np.concatenate(l_parts), np.concatenate(u_parts), **opts)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError("osqp_settings", settings, f"valid OSQP settings ({exc})") from None
+    if warm_start is not None:
+        w0 = as_float_array("warm_start", warm_start, shape=(n,))
+        x0 = np.concatenate([w0, As @ w0 - r, np.abs(w0)[:nt]])
+        prob.warm_start(x=x0)
+    res = prob.solve(raise_error=False)
+    status = str(res.info.status)
+    if status not in ("solved", "solved inaccurate"):
+        raise SolverError(f"OSQP did not solve the problem ({A.shape[0]} rows, {n} unknowns)", status=status)
+    w = np.asarray(res.x[:n], dtype=float).copy()
+    if status == "solved inaccurate" or not np.all(np.isfinite(w)):
+        status = "solved inaccurate"
+    M = _dense(A)
+    sw = np.ones(K) if row_weights is None else np.sqrt(row_weights)
+    diag = diagnose(M * sw[:, None], rcond) if K else dict(rank=0, condition=float("inf"), identifiable=False)
+    resid = float(np.linalg.norm((M @ w - r) * sw)) if K else 0.0
+    return w, _info("osqp", status, A, Gs.shape[0], diag, resid, int(res.info.iter), t0,
+                    int(res.info.status_polish))
