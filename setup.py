@@ -6,7 +6,6 @@ test suite is run once that way in CI.
 """
 import os
 
-import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -20,7 +19,7 @@ directives = {
     "cdivision": not DEBUG,
     "embedsignature": True,
 }
-macros = [("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")]
+macros = []
 cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
 if not DEBUG:
     macros.append(("CYTHON_WITHOUT_ASSERTIONS", None))
@@ -30,7 +29,6 @@ extensions = [
     Extension(
         "tem_sim._core",
         ["tem_sim/_core.pyx"],
-        include_dirs=[np.get_include()],
         define_macros=macros,
         extra_compile_args=cflags,
         libraries=["m"],

@@ -31,9 +31,9 @@ def as_float_array(name: str, value: Any, *, ndim: int | None = None,
                 raise ValidationError(name, value, "real-valued")
             arr = arr.real
         else:
-            arr = np.ascontiguousarray(arr, dtype=np.complex128)
+            arr = np.require(arr, dtype=np.complex128, requirements='C')
     if arr.dtype.kind != "c":
-        arr = np.ascontiguousarray(arr, dtype=np.float64)
+        arr = np.require(arr, dtype=np.float64, requirements='C')
     if ndim is not None and arr.ndim != ndim:
         raise ValidationError(name, _shape_repr(arr), f"a {ndim}-d array")
     if shape is not None:

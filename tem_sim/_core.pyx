@@ -1,0 +1,748 @@
+# cython: language_level=3
+"""Compiled event engine of tem_sim (private; called by ``engine`` and ``network``).
+
+One indexed binary min-heap orders two kinds of event sources: every neuron's
+next predicted threshold crossing, and the head of every projection's FIFO of
+in-flight spikes (a projection has one delay, so its arrivals are already in
+time order and a spike reaches all its targets as one batch). Neuron state is
+advanced in closed form between events (perfect or leaky integrator, driven
+by a bias, a Fourier series and decaying exponential synaptic currents). A
+crossing is searched with steps that provably cannot skip one (a quadratic
+upper bound from a curvature bound on the integrator), then refined inside a
+bracket where the integrator is monotone by safeguarded Newton iterations, to
+machine precision.
+
+The kernels trust their arguments: validation happens in the public Python
+modules. No Python object is touched inside the event loop, which runs
+without the GIL and takes it only every few thousand events to honour Ctrl-C.
+"""
+
+from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, INFINITY, isfinite
+from libc.stdlib cimport malloc, realloc, free
+from cpython.exc cimport PyErr_CheckSignals
+
+import numpy as np
+
+cdef double EPS = 2.220446049250313e-16
+
+# event kinds stored per neuron
+cdef enum:
+    EV_NONE = 0
+    EV_CROSS = 1
+    EV_CHECK = 2
+
+# projection kinds
+cdef enum:
+    K_DELTA = 0
+    K_EXP = 1
+
+# search limits
+cdef Py_ssize_t MAX_STEPS_PER_SEARCH = 64
+cdef int MAX_REFINE = 100
+cdef Py_ssize_t SIGNAL_CHECK_EVERY = 1 << 14
+
+
+cdef struct Fifo:
+    double* t
+    Py_ssize_t* src
+    Py_ssize_t head
+    Py_ssize_t size
+    Py_ssize_t cap
+
+
+cdef struct Net:
+    Py_ssize_t N
+    Py_ssize_t P
+    Py_ssize_t C
+    Py_ssize_t Mmax
+    # neuron parameters
+    const double* kappa
+    const double* delta
+    const double* c0          # bias + mean of the analog drive
+    const double* rtau        # 1/tau (0 for a perfect integrator)
+    const double* tau
+    const double* period
+    const double* omega
+    const Py_ssize_t* nharm
+    const double* a_re        # N x Mmax, harmonics 1..M of the analog drive
+    const double* a_im
+    const double* p_re        # N x Mmax, antiderivative (perfect) or steady-state (leaky) factors
+    const double* p_im
+    const double* ub          # sup |Fourier part of u|
+    const double* ubd         # sup |d/dt Fourier part of u|
+    const double* pb          # sum |p_m| * 2 (for the rounding tolerance)
+    const double* exp_rtau    # C
+    # projections
+    const double* delay
+    const int* kind
+    const Py_ssize_t* chan
+    const Py_ssize_t* pre_start
+    const Py_ssize_t* indptr_off
+    const Py_ssize_t* indptr
+    const Py_ssize_t* targets
+    const double* weights
+    const Py_ssize_t* out_ptr
+    const Py_ssize_t* out_proj
+    # state
+    double* tl
+    double* vl
+    double* Fl                # Fourier part of the antiderivative / steady state at tl
+    double* I                 # N x C currents at tl
+    double* search_from
+    int* ev_kind
+    # heap over P + N items: ids 0..P-1 projections, P..P+N-1 neurons
+    double* key
+    Py_ssize_t* heap
+    Py_ssize_t* pos
+    Py_ssize_t n_items
+    Fifo* fifo
+    # output
+    double* out_t
+    Py_ssize_t* out_i
+    Py_ssize_t n_out
+    Py_ssize_t cap_out
+    Py_ssize_t max_spikes
+    double t_end
+    # statistics
+    Py_ssize_t n_evals
+    Py_ssize_t n_deliveries
+    Py_ssize_t n_syn_events
+    Py_ssize_t n_refine
+    Py_ssize_t n_steps
+
+
+# --------------------------------------------------------------------------- heap
+cdef inline bint _less(Net* net, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
+    cdef double ka = net.key[a]
+    cdef double kb = net.key[b]
+    return ka < kb or (ka == kb and a < b)
+
+
+cdef inline void _swap(Net* net, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef Py_ssize_t a = net.heap[i]
+    cdef Py_ssize_t b = net.heap[j]
+    net.heap[i] = b
+    net.heap[j] = a
+    net.pos[b] = i
+    net.pos[a] = j
+
+
+cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
+    """Set the key of ``item`` and restore the heap order (decrease- or increase-key)."""
+    cdef Py_ssize_t i = net.pos[item]
+    cdef Py_ssize_t parent, c, best
+    cdef Py_ssize_t n = net.n_items
+    net.key[item] = k
+    # sift up
+    while i > 0:
+        parent = (i - 1) >> 1
+        if _less(net, net.heap[i], net.heap[parent]):
+            _swap(net, i, parent)
+            i = parent
+        else:
+            break
+    # sift down
+    while True:
+        c = 2 * i + 1
+        if c >= n:
+            break
+        best = c
+        if c + 1 < n and _less(net, net.heap[c + 1], net.heap[c]):
+            best = c + 1
+        if _less(net, net.heap[best], net.heap[i]):
+            _swap(net, i, best)
+            i = best
+        else:
+            break
+
+
+# --------------------------------------------------------------------------- neuron state
+cdef inline double _four(Net* net, Py_ssize_t j, double t, double* pf) noexcept nogil:
+    """Fourier part of the drive at t; writes the Fourier part of the antiderivative
+    (perfect) or of the steady state times kappa (leaky) into pf."""
+    cdef Py_ssize_t M = net.nharm[j]
+    cdef Py_ssize_t m
+    cdef double th, zr, zi, wr, wi, tmp, su = 0.0, sp = 0.0
+    cdef const double* ar
+    cdef const double* ai
+    cdef const double* qr
+    cdef const double* qi
+    if M == 0:
+        pf[0] = 0.0
+        return 0.0
+    th = net.omega[j] * fmod(t, net.period[j])
+    zr = cos(th)
+    zi = sin(th)
+    wr = zr
+    wi = zi
+    ar = net.a_re + j * net.Mmax
+    ai = net.a_im + j * net.Mmax
+    qr = net.p_re + j * net.Mmax
+    qi = net.p_im + j * net.Mmax
+    for m in range(M):
+        su += ar[m] * wr - ai[m] * wi
+        sp += qr[m] * wr - qi[m] * wi
+        tmp = wr * zr - wi * zi
+        wi = wr * zi + wi * zr
+        wr = tmp
+    pf[0] = 2.0 * sp
+    return 2.0 * su
+
+
+cdef inline double _leak_exp(double h, double r, double rc) noexcept nogil:
+    """(exp(-rc h) - exp(-r h)) / (r - rc), computed without cancellation or overflow."""
+    cdef double x = (r - rc) * h
+    if x > 0.0:
+        return exp(-rc * h) * (-expm1(-x)) / (r - rc)
+    elif x < 0.0:
+        return exp(-r * h) * expm1(x) / (r - rc)
+    return h * exp(-r * h)
+
+
+cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, double* K,
+                     double* Fout) noexcept nogil:
+    """Integrator value v(t), its derivative and a bound K on |v''| valid from t on
+    (until the next event reaches neuron j). Fout receives the Fourier part of the
+    antiderivative / steady state at t (to cache it when the state is advanced)."""
+    cdef double h = t - net.tl[j]
+    cdef double kap = net.kappa[j]
+    cdef double r = net.rtau[j]
+    cdef double pf, uf, u, Iabs = 0.0, Iabs_d = 0.0, Ih, vv, vexp = 0.0, Vb, U, Ud
+    cdef double exp_int = 0.0
+    cdef Py_ssize_t c
+    cdef double* Ij
+    net.n_evals += 1
+    uf = _four(net, j, t, &pf)
+    Fout[0] = pf
+    u = net.c0[j] + uf
+    if net.C > 0:
+        Ij = net.I + j * net.C
+        for c in range(net.C):
+            if Ij[c] != 0.0:
+                Ih = Ij[c] * exp(-net.exp_rtau[c] * h)
+                u += Ih
+                Iabs += fabs(Ih)
+                Iabs_d += fabs(Ih) * net.exp_rtau[c]
+                if r == 0.0:
+                    exp_int += Ij[c] * (-expm1(-net.exp_rtau[c] * h)) / net.exp_rtau[c]
+                else:
+                    exp_int += Ij[c] * _leak_exp(h, r, net.exp_rtau[c])
+    if r == 0.0:
+        v[0] = net.vl[j] + (net.c0[j] * h + (pf - net.Fl[j]) + exp_int) / kap
+        dv[0] = u / kap
+        K[0] = (net.ubd[j] + Iabs_d) / kap
+    else:
+        # steady state P(t) = (c0 tau + pf) / kappa
+        vv = (net.c0[j] * net.tau[j] + pf) / kap
+        v[0] = vv + exp(-r * h) * (net.vl[j] - (net.c0[j] * net.tau[j] + net.Fl[j]) / kap) + exp_int / kap
+        dv[0] = -r * v[0] + u / kap
+        U = fabs(net.c0[j]) + net.ub[j] + Iabs
+        Ud = net.ubd[j] + Iabs_d
+        Vb = fabs(v[0])
+        if net.tau[j] * U / kap > Vb:
+            Vb = net.tau[j] * U / kap
+        K[0] = r * (r * Vb + U / kap) + Ud / kap
+
+
+cdef inline double _tol(Net* net, Py_ssize_t j) noexcept nogil:
+    """Rounding level of the integrator evaluation of neuron j."""
+    return 16.0 * EPS * (net.delta[j] + fabs(net.vl[j]) + net.pb[j] / net.kappa[j])
+
+
+cdef void advance(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """Move the stored state of neuron j to time t (no event applied)."""
+    cdef double v, dv, K, F
+    cdef Py_ssize_t c
+    cdef double h
+    if t == net.tl[j]:
+        return
+    eval_state(net, j, t, &v, &dv, &K, &F)
+    h = t - net.tl[j]
+    for c in range(net.C):
+        if net.I[j * net.C + c] != 0.0:
+            net.I[j * net.C + c] *= exp(-net.exp_rtau[c] * h)
+    net.vl[j] = v
+    net.Fl[j] = F
+    net.tl[j] = t
+
+
+cdef inline bint _is_simple(Net* net, Py_ssize_t j) noexcept nogil:
+    cdef Py_ssize_t c
+    if net.nharm[j] != 0:
+        return False
+    for c in range(net.C):
+        if net.I[j * net.C + c] != 0.0:
+            return False
+    return True
+
+
+cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, double dv) noexcept nogil:
+    """Root of g = v - delta in [lo, hi] where g is increasing, g(lo) < 0 <= g(hi);
+    ``g`` and ``dv`` are the values already known at ``lo``."""
+    cdef double x, v, K, F, dx, xn
+    cdef double delt = net.delta[j]
+    cdef double tol = _tol(net, j)
+    cdef int it
+    x = lo
+    for it in range(MAX_REFINE):
+        if dv > 0.0:
+            xn = x - g / dv
+        else:
+            xn = 0.5 * (lo + hi)
+        if not (xn > lo and xn < hi):
+            xn = 0.5 * (lo + hi)
+        dx = xn - x
+        x = xn
+        net.n_refine += 1
+        eval_state(net, j, x, &v, &dv, &K, &F)
+        g = v - delt
+        if g < 0.0:
+            lo = x
+        else:
+            hi = x
+        if g == 0.0 or hi - lo <= 2.0 * EPS * fabs(hi):
+            return x
+        if dv > 0.0 and (fabs(g) <= tol or fabs(g) <= 4.0 * EPS * fabs(x) * dv):
+            # at the rounding floor of g: one last Newton correction, kept in the bracket
+            xn = x - g / dv
+            if xn < lo:
+                xn = lo
+            if xn > hi:
+                xn = hi
+            return xn
+    return x
+
+
+cdef void schedule(Net* net, Py_ssize_t j) noexcept nogil:
+    """Search neuron j's next threshold crossing from its search point and update the heap."""
+    cdef double t = net.search_from[j]
+    cdef double t_end = net.t_end
+    cdef double v, dv, K, F, g, hs, hl, disc, den, lo, hi, vr, dvr, Kr, Fr, P, x
+    cdef double delt = net.delta[j]
+    cdef double tol
+    cdef Py_ssize_t step
+    cdef Py_ssize_t item = net.P + j
+    if _is_simple(net, j):
+        # constant drive: closed form from the stored state
+        v = net.vl[j]
+        if net.rtau[j] == 0.0:
+            if net.c0[j] > 0.0:
+                hs = net.kappa[j] * (delt - v) / net.c0[j]
+            else:
+                hs = INFINITY
+        else:
+            P = net.c0[j] * net.tau[j] / net.kappa[j]
+            if P > delt:
+                hs = net.tau[j] * log1p((delt - v) / (P - delt))
+            else:
+                hs = INFINITY
+        x = net.tl[j] + hs
+        if x <= t_end:
+            net.ev_kind[j] = EV_CROSS
+            heap_update(net, item, x)
+        else:
+            net.ev_kind[j] = EV_NONE
+            heap_update(net, item, INFINITY)
+        return
+    tol = _tol(net, j)
+    for step in range(MAX_STEPS_PER_SEARCH):
+        net.n_steps += 1
+        eval_state(net, j, t, &v, &dv, &K, &F)
+        g = v - delt
+        if g >= -tol:
+            net.ev_kind[j] = EV_CROSS
+            heap_update(net, item, t)
+            return
+        # largest step the quadratic upper bound allows: g + dv h + K h^2 / 2 < 0
+        disc = dv * dv - 2.0 * K * g
+        den = dv + sqrt(disc)
+        if den > 0.0:
+            hs = -2.0 * g / den
+        else:
+            hs = INFINITY
+        if t + hs > t_end:
+            net.ev_kind[j] = EV_NONE
+            heap_update(net, item, INFINITY)
+            return
+        if dv > 0.0:
+            # lower bound g + dv h - K h^2 / 2 reaches 0 inside the region where g' > 0
+            disc = dv * dv + 2.0 * K * g
+            if disc >= 0.0:
+                hl = -2.0 * g / (dv + sqrt(disc))
+                # g is increasing on [t, t + hl] and has its only root in [t + hs, t + hl]
+                lo = t + hs
+                hi = t + hl
+                eval_state(net, j, lo, &vr, &dvr, &Kr, &Fr)
+                if vr - delt >= -tol:
+                    net.ev_kind[j] = EV_CROSS
+                    heap_update(net, item, lo)
+                    return
+                if hi > t_end:
+                    hi = t_end
+                    eval_state(net, j, hi, &v, &dv, &K, &F)
+                    if v - delt < 0.0:
+                        net.ev_kind[j] = EV_NONE
+                        heap_update(net, item, INFINITY)
+                        return
+                x = refine(net, j, lo, hi, vr - delt, dvr)
+                net.ev_kind[j] = EV_CROSS
+                heap_update(net, item, x)
+                return
+        if t + hs <= t:
+            # no representable progress: the integrator sits at threshold to rounding
+            net.ev_kind[j] = EV_CROSS
+            heap_update(net, item, t)
+            return
+        t = t + hs
+    # not found within the step budget: resume from here later
+    net.search_from[j] = t
+    net.ev_kind[j] = EV_CHECK
+    heap_update(net, item, t)
+
+
+# --------------------------------------------------------------------------- output and FIFOs
+cdef int push_spike(Net* net, double t, Py_ssize_t j) except -1 nogil:
+    cdef Py_ssize_t newcap
+    cdef double* nt
+    cdef Py_ssize_t* ni
+    if net.n_out >= net.max_spikes:
+        return -3
+    if net.n_out == net.cap_out:
+        newcap = 2 * net.cap_out
+        if newcap > net.max_spikes:
+            newcap = net.max_spikes
+        nt = <double*> realloc(net.out_t, newcap * sizeof(double))
+        if nt == NULL:
+            with gil:
+                raise MemoryError("tem_sim: cannot grow the spike buffer")
+        net.out_t = nt
+        ni = <Py_ssize_t*> realloc(net.out_i, newcap * sizeof(Py_ssize_t))
+        if ni == NULL:
+            with gil:
+                raise MemoryError("tem_sim: cannot grow the spike buffer")
+        net.out_i = ni
+        net.cap_out = newcap
+    net.out_t[net.n_out] = t
+    net.out_i[net.n_out] = j
+    net.n_out += 1
+    return 0
+
+
+cdef int fifo_push(Net* net, Py_ssize_t p, double t, Py_ssize_t src) except -1 nogil:
+    cdef Fifo* f = &net.fifo[p]
+    cdef Py_ssize_t newcap, k, idx
+    cdef double* nt
+    cdef Py_ssize_t* ns
+    if f.size == f.cap:
+        newcap = 2 * f.cap if f.cap > 0 else 64
+        nt = <double*> malloc(newcap * sizeof(double))
+        ns = <Py_ssize_t*> malloc(newcap * sizeof(Py_ssize_t))
+        if nt == NULL or ns == NULL:
+            free(nt)
+            free(ns)
+            with gil:
+                raise MemoryError("tem_sim: cannot grow a spike queue")
+        for k in range(f.size):
+            idx = (f.head + k) % f.cap
+            nt[k] = f.t[idx]
+            ns[k] = f.src[idx]
+        free(f.t)
+        free(f.src)
+        f.t = nt
+        f.src = ns
+        f.head = 0
+        f.cap = newcap
+    idx = (f.head + f.size) % f.cap
+    f.t[idx] = t
+    f.src[idx] = src
+    f.size += 1
+    if f.size == 1:
+        heap_update(net, p, t)
+    return 0
+
+
+cdef int fire(Net* net, Py_ssize_t j, double t) except -1 nogil:
+    """Record a spike of neuron j at t and send it down every outgoing projection."""
+    cdef int rc
+    cdef Py_ssize_t k, p
+    rc = push_spike(net, t, j)
+    if rc != 0:
+        return rc
+    for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
+        p = net.out_proj[k]
+        rc = fifo_push(net, p, t + net.delay[p], j)
+        if rc != 0:
+            return rc
+    return 0
+
+
+cdef int fire_while_above(Net* net, Py_ssize_t j, double t) except -1 nogil:
+    """After a jump: fire once per 2 delta while v >= delta (repeated firing rule)."""
+    cdef int rc
+    while net.vl[j] >= net.delta[j]:
+        rc = fire(net, j, t)
+        if rc != 0:
+            return rc
+        net.vl[j] -= 2.0 * net.delta[j]
+    return 0
+
+
+cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
+    """Deliver the spike at the head of projection p's FIFO to all its targets."""
+    cdef Fifo* f = &net.fifo[p]
+    cdef double t = f.t[f.head]
+    cdef Py_ssize_t src = f.src[f.head]
+    cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
+    cdef Py_ssize_t k, tgt
+    cdef double w
+    cdef int rc
+    cdef int kd = net.kind[p]
+    cdef Py_ssize_t ch = net.chan[p]
+    f.head = (f.head + 1) % f.cap
+    f.size -= 1
+    if f.size > 0:
+        heap_update(net, p, f.t[f.head])
+    else:
+        heap_update(net, p, INFINITY)
+    net.n_deliveries += 1
+    for k in range(net.indptr[row], net.indptr[row + 1]):
+        tgt = net.targets[k]
+        w = net.weights[k]
+        advance(net, tgt, t)
+        if kd == K_DELTA:
+            net.vl[tgt] += w / net.kappa[tgt]
+            if net.vl[tgt] >= net.delta[tgt]:
+                rc = fire_while_above(net, tgt, t)
+                if rc != 0:
+                    return rc
+        else:
+            net.I[tgt * net.C + ch] += w
+        net.search_from[tgt] = t
+        schedule(net, tgt)
+    net.n_syn_events += net.indptr[row + 1] - net.indptr[row]
+    return 0
+
+
+cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
+                 Py_ssize_t n_rec_idx) noexcept nogil:
+    cdef Py_ssize_t k, j
+    cdef double v, dv, K, F
+    for k in range(n_rec_idx):
+        j = rec_idx[k]
+        eval_state(net, j, t, &v, &dv, &K, &F)
+        row[k] = v
+
+
+cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ssize_t* rec_idx,
+                  Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
+    cdef Py_ssize_t item, j, r = 0, n_ev = 0
+    cdef double t
+    cdef int rc
+    while True:
+        item = net.heap[0]
+        t = net.key[item]
+        while r < n_rec_t and rec_t[r] < t and rec_t[r] <= net.t_end:
+            record(net, rec_t[r], traces + r * n_rec_idx, rec_idx, n_rec_idx)
+            r += 1
+        if not (t <= net.t_end):
+            break
+        n_ev += 1
+        if n_ev % SIGNAL_CHECK_EVERY == 0:
+            with gil:
+                if PyErr_CheckSignals() != 0:
+                    return -1
+        if item < net.P:
+            rc = deliver(net, item)
+            if rc != 0:
+                return rc
+        else:
+            j = item - net.P
+            if net.ev_kind[j] == EV_CROSS:
+                advance(net, j, t)
+                net.vl[j] = -net.delta[j]
+                rc = fire(net, j, t)
+                if rc != 0:
+                    return rc
+                net.search_from[j] = t
+                schedule(net, j)
+            else:
+                net.search_from[j] = t
+                schedule(net, j)
+    while r < n_rec_t and rec_t[r] <= net.t_end:
+        record(net, rec_t[r], traces + r * n_rec_idx, rec_idx, n_rec_idx)
+        r += 1
+    return 0
+
+
+def simulate(const double[::1] kappa, const double[::1] delta, const double[::1] c0,
+             const double[::1] tau, const double[::1] v0,
+             const double[::1] period, const Py_ssize_t[::1] nharm,
+             const double[:, ::1] a_re, const double[:, ::1] a_im,
+             const double[:, ::1] p_re, const double[:, ::1] p_im,
+             const double[::1] ub, const double[::1] ubd, const double[::1] pb,
+             const double[::1] exp_tau,
+             const double[::1] delay, const int[::1] kind, const Py_ssize_t[::1] chan,
+             const Py_ssize_t[::1] pre_start, const Py_ssize_t[::1] indptr_off,
+             const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] targets, const double[::1] weights,
+             const Py_ssize_t[::1] out_ptr, const Py_ssize_t[::1] out_proj,
+             double t_end, Py_ssize_t max_spikes,
+             const double[::1] rec_t, const Py_ssize_t[::1] rec_idx):
+    """Run the event loop. Arguments are trusted (validated by the callers).
+
+    Returns
+    -------
+    times, indices, traces, stats, status
+        ``status`` is 0 on success, -3 when ``max_spikes`` was reached.
+    """
+    cdef Net net
+    cdef Py_ssize_t N = kappa.shape[0]
+    cdef Py_ssize_t P = delay.shape[0]
+    cdef Py_ssize_t C = exp_tau.shape[0]
+    cdef Py_ssize_t Mmax = a_re.shape[1]
+    cdef Py_ssize_t j, c, p, i
+    cdef int rc = 0
+    cdef double[:, ::1] traces = np.zeros((rec_t.shape[0], rec_idx.shape[0]), dtype=np.float64)
+    cdef double[::1] omega = np.zeros(N)
+    cdef double[::1] rtau = np.zeros(N)
+    cdef double[::1] exp_rtau = np.zeros(max(C, 1))
+    cdef double dummy_d = 0.0
+    cdef Py_ssize_t dummy_i = 0
+    cdef int dummy_k = 0
+    cdef double[::1] tv
+    cdef Py_ssize_t[::1] iv
+    for j in range(N):
+        omega[j] = 2.0 * np.pi / period[j]
+        rtau[j] = 1.0 / tau[j] if isfinite(tau[j]) else 0.0
+    for c in range(C):
+        exp_rtau[c] = 1.0 / exp_tau[c]
+
+    net.N = N
+    net.P = P
+    net.C = C
+    net.Mmax = Mmax
+    net.kappa = &kappa[0]
+    net.delta = &delta[0]
+    net.c0 = &c0[0]
+    net.rtau = &rtau[0]
+    net.tau = &tau[0]
+    net.period = &period[0]
+    net.omega = &omega[0]
+    net.nharm = &nharm[0]
+    net.a_re = &a_re[0, 0] if Mmax > 0 else &dummy_d
+    net.a_im = &a_im[0, 0] if Mmax > 0 else &dummy_d
+    net.p_re = &p_re[0, 0] if Mmax > 0 else &dummy_d
+    net.p_im = &p_im[0, 0] if Mmax > 0 else &dummy_d
+    net.ub = &ub[0]
+    net.ubd = &ubd[0]
+    net.pb = &pb[0]
+    net.exp_rtau = &exp_rtau[0]
+    net.delay = &delay[0] if P > 0 else &dummy_d
+    net.kind = &kind[0] if P > 0 else &dummy_k
+    net.chan = &chan[0] if P > 0 else &dummy_i
+    net.pre_start = &pre_start[0] if P > 0 else &dummy_i
+    net.indptr_off = &indptr_off[0] if P > 0 else &dummy_i
+    net.indptr = &indptr[0] if indptr.shape[0] > 0 else &dummy_i
+    net.targets = &targets[0] if targets.shape[0] > 0 else &dummy_i
+    net.weights = &weights[0] if weights.shape[0] > 0 else &dummy_d
+    net.out_ptr = &out_ptr[0]
+    net.out_proj = &out_proj[0] if out_proj.shape[0] > 0 else &dummy_i
+    net.t_end = t_end
+    net.max_spikes = max_spikes
+    net.n_evals = 0
+    net.n_deliveries = 0
+    net.n_syn_events = 0
+    net.n_refine = 0
+    net.n_steps = 0
+    net.n_items = P + N
+
+    net.tl = <double*> malloc(N * sizeof(double))
+    net.vl = <double*> malloc(N * sizeof(double))
+    net.Fl = <double*> malloc(N * sizeof(double))
+    net.I = <double*> malloc(max(N * C, 1) * sizeof(double))
+    net.search_from = <double*> malloc(N * sizeof(double))
+    net.ev_kind = <int*> malloc(N * sizeof(int))
+    net.key = <double*> malloc((P + N) * sizeof(double))
+    net.heap = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
+    net.pos = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
+    net.fifo = <Fifo*> malloc(max(P, 1) * sizeof(Fifo))
+    net.cap_out = 1024 if max_spikes > 1024 else max(max_spikes, 1)
+    net.out_t = <double*> malloc(net.cap_out * sizeof(double))
+    net.out_i = <Py_ssize_t*> malloc(net.cap_out * sizeof(Py_ssize_t))
+    net.n_out = 0
+    if net.fifo != NULL:
+        for p in range(P):
+            net.fifo[p].t = NULL
+            net.fifo[p].src = NULL
+            net.fifo[p].head = 0
+            net.fifo[p].size = 0
+            net.fifo[p].cap = 0
+    try:
+        if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
+                or net.search_from == NULL or net.ev_kind == NULL or net.key == NULL
+                or net.heap == NULL or net.pos == NULL or net.fifo == NULL
+                or net.out_t == NULL or net.out_i == NULL):
+            raise MemoryError("tem_sim: cannot allocate the simulation state")
+        for i in range(P + N):
+            net.key[i] = INFINITY
+            net.heap[i] = i
+            net.pos[i] = i
+        with nogil:
+            for j in range(N):
+                net.tl[j] = 0.0
+                net.vl[j] = v0[j]
+                net.search_from[j] = 0.0
+                net.ev_kind[j] = EV_NONE
+                for c in range(C):
+                    net.I[j * C + c] = 0.0
+                _four(&net, j, 0.0, &net.Fl[j])
+            for j in range(N):
+                schedule(&net, j)
+            rc = run_loop(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
+                          &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
+                          &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
+        times = np.empty(net.n_out, dtype=np.float64)
+        idx = np.empty(net.n_out, dtype=np.intp)
+        tv = times
+        iv = idx
+        for i in range(net.n_out):
+            tv[i] = net.out_t[i]
+            iv[i] = net.out_i[i]
+        stats = {"evaluations": net.n_evals, "deliveries": net.n_deliveries,
+                 "synaptic_events": net.n_syn_events, "spikes": net.n_out,
+                 "search_steps": net.n_steps, "refine_evaluations": net.n_refine}
+        return times, idx, np.asarray(traces), stats, rc
+    finally:
+        for p in range(P):
+            if net.fifo != NULL:
+                free(net.fifo[p].t)
+                free(net.fifo[p].src)
+        free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
+        free(net.ev_kind); free(net.key); free(net.heap); free(net.pos); free(net.fifo)
+        free(net.out_t); free(net.out_i)
+
+
+def exp_trace(const double[::1] s, const double[::1] w, double tau, const double[::1] t):
+    """``I(t) = sum_{s_k <= t} w_k exp(-(t - s_k)/tau)`` for sorted ``s``, any ``t``.
+
+    Evaluated by the exact recursion over the sorted arrivals (no overflow for
+    long trains), then once per query time.
+    """
+    cdef Py_ssize_t K = s.shape[0]
+    cdef Py_ssize_t Q = t.shape[0]
+    cdef Py_ssize_t k, q
+    cdef double[::1] S = np.empty(K)
+    cdef double[::1] out = np.zeros(Q)
+    cdef Py_ssize_t[::1] where
+    with nogil:
+        for k in range(K):
+            if k == 0:
+                S[k] = w[k]
+            else:
+                S[k] = S[k - 1] * exp(-(s[k] - s[k - 1]) / tau) + w[k]
+    where = np.searchsorted(np.asarray(s), np.asarray(t), side="right").astype(np.intp)
+    with nogil:
+        for q in range(Q):
+            k = where[q] - 1
+            if k >= 0:
+                out[q] = S[k] * exp(-(t[q] - s[k]) / tau)
+    return np.asarray(out)
