@@ -13,8 +13,11 @@ the number of Diracs from singular values when it is not given, solves least
 squares for the amplitudes, and reports -- rather than guesses -- when the
 data cannot determine ``K`` Diracs: one filter of length ``K+1`` needs
 ``2M+1 >= K+1`` coefficients, and the stacked system needs roughly
-``J (2M+1-K) >= K`` equations from ``J`` signals whose amplitude vectors are
-diverse enough (rank condition, checked on the singular values).
+``r (2M+1-K) >= K`` equations, where ``r <= J`` is the number of really
+independent signals (the rank of the amplitude matrix, measured on the
+singular values of ``Y``: output neurons fed by ``n_hidden`` all-or-none
+hidden neurons give ``r = n_hidden``, not ``J``), checked again on the
+singular values of the stacked system.
 Pure NumPy/SciPy.
 """
 from __future__ import annotations
@@ -139,11 +142,39 @@ def _hankel_stack(Y: np.ndarray, L: int) -> np.ndarray:
     return Y[:, idx].reshape(J * (N - L), L + 1)
 
 
-def _default_pencil(J: int, N: int, K: int) -> int:
-    """Pencil parameter ``L``: balance the stacked rows ``J (N-L)`` against the ``L+1`` columns."""
-    L = int(round((J * N - 1) / (J + 1)))
-    L = min(max(L, K), N - 1)
-    return L
+def _effective_signals(Y: np.ndarray) -> int:
+    """Numerical rank of the data matrix: how many signals are really different.
+
+    Signals whose amplitude vectors are combinations of a few patterns (the
+    output neurons of a layer fed by ``n_hidden`` neurons: ``A = W2 P``) add no
+    new annihilation equations beyond ``rank(A)``. A drop of more than three
+    orders of magnitude between consecutive singular values marks the rank.
+    """
+    J = Y.shape[0]
+    if J == 1:
+        return 1
+    sv = np.linalg.svd(Y, compute_uv=False)
+    if sv[0] == 0:
+        return J
+    floor = np.maximum(sv, 1e-13 * sv[0])
+    ratios = floor[:-1] / floor[1:]
+    k = int(np.argmax(ratios))
+    return k + 1 if ratios[k] > 1e3 else int(sv.size)
+
+
+def _default_pencil(r: int, N: int, K: int | None) -> int:
+    """Pencil parameter ``L`` (columns minus one of each Hankel block).
+
+    With the order unknown, balance the ``r (N-L)`` effective rows against the
+    ``L+1`` columns (the largest order the matrix can reveal). With ``K``
+    known, take ``L`` near ``2N/3`` (measured best for noise) but keep more
+    effective rows than ``K`` and at least ``K`` columns minus one.
+    """
+    if K is None:
+        L = int(round((r * N - 1) / (r + 1)))
+        return min(max(L, 1), N - 1)
+    L = min(int(round(2 * N / 3)), N - int(np.ceil((K + 1) / r)))
+    return min(max(L, K), N - 1)
 
 
 def _check_Y(Y: Any) -> np.ndarray:
@@ -194,11 +225,12 @@ def select_order(Y: Any, max_order: int | None = None, *, rtol: float | None = N
     J, N = Y.shape
     if N < 2:
         raise ValidationError("Y", f"array of shape {Y.shape}", "at least 3 coefficients (M >= 1)")
-    L = _default_pencil(J, N, 1) if pencil is None else as_int("pencil", pencil, minimum=1)
+    r = _effective_signals(Y)
+    L = _default_pencil(r, N, None) if pencil is None else as_int("pencil", pencil, minimum=1)
     if L > N - 1:
         raise ValidationError("pencil", L, f"<= 2M = {N - 1}")
     sv = np.linalg.svd(_hankel_stack(Y, L), compute_uv=False)
-    limit = min(L + 1, J * (N - L)) - 1
+    limit = min(L + 1, r * (N - L)) - 1
     kmax = limit if max_order is None else min(as_int("max_order", max_order, minimum=1), limit)
     if sv[0] == 0 or kmax < 1:
         return 0, sv
@@ -247,7 +279,7 @@ def cadzow_denoise(Y: Any, order: int, *, n_iter: int = 20, pencil: int | None =
     Y = _check_Y(Y)
     J, N = Y.shape
     K = as_int("order", order, minimum=1)
-    L = _default_pencil(J, N, K) if pencil is None else as_int("pencil", pencil, minimum=K)
+    L = _default_pencil(_effective_signals(Y), N, K) if pencil is None else as_int("pencil", pencil, minimum=K)
     if L + 1 <= K or J * (N - L) <= K or L > N - 1:
         raise ValidationError("order", K, f"smaller than both dimensions of the stacked Hankel matrix "
                               f"({J * (N - L)} x {L + 1})")
@@ -410,23 +442,25 @@ def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: s
     if K + 1 > N:
         return fail(K, sv, selected, f"{K} Diracs need an annihilating filter of length {K + 1}, "
                     f"more than the 2M+1 = {N} coefficients")
-    n_eq = J * (N - K)
+    r = _effective_signals(Y)
+    info["effective_signals"] = r
+    n_eq = r * (N - K)
     if n_eq < K:
-        return fail(K, sv, selected, f"{J} signal(s) give J(2M+1-K) = {n_eq} annihilation equations, "
-                    f"fewer than the K = {K} needed")
-    L = _default_pencil(J, N, K) if pencil is None else as_int("pencil", pencil, minimum=K)
+        return fail(K, sv, selected, f"{J} signal(s) of which {r} are independent (rank of the amplitudes) "
+                    f"give r(2M+1-K) = {n_eq} annihilation equations, fewer than the K = {K} needed")
+    L = _default_pencil(r, N, K) if pencil is None else as_int("pencil", pencil, minimum=K)
     if L > N - 1:
         raise ValidationError("pencil", L, f"<= 2M = {N - 1}")
     info["pencil"] = L
 
     data = Y
     if method == "cadzow":
-        if L + 1 > K and J * (N - L) > K:
+        if L + 1 > K and r * (N - L) > K:
             data = cadzow_denoise(Y, K, n_iter=cadzow_iterations, pencil=L)
         method_roots = "annihilating"
     else:
         method_roots = method
-    if method_roots == "esprit" and J * (N - L) >= K:
+    if method_roots == "esprit" and r * (N - L) >= K:
         z, sys_sv = _roots_esprit(data, K, L)
         # rank check: K-th singular value of the stacked Hankel must stand out
         rank_ok = sys_sv[K - 1] > 1e-10 * sys_sv[0] and (sys_sv.size <= K or sys_sv[K - 1] > 10 * sys_sv[K])

@@ -110,9 +110,25 @@ def test_rank_deficient_amplitudes_are_flagged():
     a = rng.uniform(0.2, 1, 10)
     A = np.outer([1.0, 2.0, 0.5, 3.0], a)
     Y = dirac_coefficients(s, A, T, 7)
-    with pytest.warns(IdentifiabilityWarning, match="does not single out"):
+    with pytest.warns(IdentifiabilityWarning, match="1 are independent"):
         res = fri_recover(Y, T, 10, method="annihilating")
-    assert not res.identifiable
+    assert not res.identifiable and res.info["effective_signals"] == 1
+
+
+@pytest.mark.parametrize("method", FRI_METHODS)
+def test_all_or_none_amplitudes_of_few_hidden_neurons(method):
+    # section 6: A = W2 P has rank n_hidden = 2, not J = 4; the pencil must account for it
+    rng = np.random.default_rng(11)
+    s = np.array([1.80, 1.99, 3.79, 3.99, 5.54, 5.97, 7.52, 7.97])  # pairs 0.2-0.45 apart, as in Fig. 3
+    P = np.zeros((2, 8))
+    P[0, ::2] = 1.0
+    P[1, 1::2] = 1.0
+    W2 = rng.uniform(0, 1, (4, 2))
+    Y = dirac_coefficients(s, W2 @ P, T, 7)
+    res = fri_recover(Y, T, method=method)
+    assert res.order == 8 and res.identifiable and res.info["effective_signals"] == 2
+    assert _circ_err(res.locations, s) < 1e-9
+    assert np.max(np.abs(res.amplitudes - W2 @ P)) < 1e-8
 
 
 def test_noise_degrades_gracefully():
