@@ -357,7 +357,7 @@ def _refine_locations(Y: np.ndarray, s0: np.ndarray, period: float, M: int, real
 
 
 def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: str = "esprit",
-                max_diracs: int | None = None, rtol: float | None = None,
+                max_diracs: int | None = None, rtol: float | None = None, min_gap: float = 100.0,
                 real_amplitudes: bool | None = None, cadzow_iterations: int = 50,
                 pencil: int | None = None, refine: bool = False, warn: bool = True) -> FRIResult:
     """Recover periodic Diracs shared by many signals from their Fourier coefficients.
@@ -380,6 +380,11 @@ def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: s
         Largest order considered by the order selection.
     rtol : float, optional
         Singular-value threshold of the order selection (default: largest gap).
+    min_gap : float, default 100
+        A selected order is trusted only when ``s_K / s_{K+1}`` is at least
+        this large; otherwise the data may hold more Diracs than they can
+        reveal (or noise hides the order) and the result is flagged not
+        identifiable. Lower it for noisy data, or give ``n_diracs``.
     real_amplitudes : bool, optional
         Fit real amplitudes (default: True when ``Y`` is conjugate symmetric,
         i.e. the signals are real).
@@ -432,9 +437,16 @@ def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: s
         if N < 3:
             return fail(0, np.empty(0), True, f"2M+1 = {N} coefficients cannot reveal any Dirac (need M >= 1)")
         K, sv = select_order(Y, max_diracs, rtol=rtol, pencil=pencil)
-        info["order_candidates"] = int(min(max_diracs or N, N))
         if K == 0:
             return fail(0, sv, True, "the coefficients are all zero: no Dirac to recover")
+        floor = np.maximum(sv, 1e-13 * sv[0])
+        gap = float(floor[K - 1] / floor[K]) if K < sv.size else float("inf")
+        info["order_gap"] = gap
+        min_gap = as_scalar("min_gap", min_gap, positive=True)
+        if gap < min_gap:
+            return fail(K, sv, True, f"no clear model order: the largest drop of the singular values "
+                        f"(s_{K}/s_{K + 1} = {gap:.3g}) is below min_gap = {min_gap:g}; there may be more "
+                        f"Diracs than the data can reveal, or noise hides the order (give n_diracs)")
     else:
         K = as_int("n_diracs", n_diracs, minimum=1)
         sv = np.empty(0)

@@ -82,6 +82,9 @@ class TwoLayerReport:
         Sum of squared distances of the amplitude vectors to their centroids.
     w2_residual : float
         Relative misfit of the final ``W2`` to the decoded drives.
+    output_residual : ndarray
+        Per output neuron: relative residual ``||A w - r|| / ||r||`` of the
+        final ``W2`` and hidden spikes in the output spike equations.
     layer1_info : list
         The one-layer trainer's per-neuron info for ``W1``.
     layer2_info : list
@@ -98,6 +101,7 @@ class TwoLayerReport:
     cluster_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     inertia: float = float("nan")
     w2_residual: float = float("nan")
+    output_residual: np.ndarray = field(default_factory=lambda: np.zeros(0))
     layer1_info: list = field(default_factory=list)
     layer2_info: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
@@ -293,7 +297,8 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                   n_diracs: int | Sequence[int] | None = None, max_diracs: int | None = None,
                   rtol: float | None = None, refine_locations: bool = True,
                   spurious_tol: float = 0.1, n_restarts: int = 10, kmeans_iter: int = 50,
-                  min_separation: float = 3.0, outlier_tol: float = 0.25, refit_w2: bool = True,
+                  min_separation: float = 5.0, outlier_tol: float = 0.25, refit_w2: bool = True,
+                  max_output_residual: float = 0.05,
                   decode_options: dict | None = None, fit_options: dict | None = None,
                   warn: bool = True) -> TwoLayerResult:
     """Learn both layers of a two-layer TEM network from its inputs and output spikes.
@@ -332,7 +337,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         k-means restarts (k-means++ seeding, each seeded from ``seed``).
     kmeans_iter : int, default 50
         Iterations of each ``kmeans2`` run.
-    min_separation : float, default 3
+    min_separation : float, default 5
         Clusters separate when the smallest distance between centroids is at
         least this many times the largest distance of a vector to its centroid.
     outlier_tol : float, default 0.25
@@ -344,6 +349,12 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         successful examples, with the recovered hidden spikes as inputs (uses
         every output spike and enforces identical columns); otherwise
         ``W2`` is the centroids.
+    max_output_residual : float, default 0.05
+        Final consistency check: the recovered hidden spikes and ``W2`` must
+        satisfy the output spike equations (E0/E1) of every successful example
+        to this relative residual ``||A w - r|| / ||r||`` (largest over output
+        neurons; about 1e-12 for exact spikes, about the relative spike-time
+        jitter for noisy ones). Wrong hidden spikes leave residuals of order 0.1-1.
     decode_options : dict, optional
         Passed to :func:`tem_sim.decoding.decode_drive`.
     fit_options : dict, optional
@@ -373,6 +384,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
     >>> res.success, bool(align_to_truth(res, W1, W2).errors["W2_fro"] < 1e-6)
     (True, True)
     """
+    from .constraints import layer_rows
     from .decoding import decode_drive
     from .training import fit_layer
 
@@ -421,11 +433,13 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
     spurious_tol = as_scalar("spurious_tol", spurious_tol, nonnegative=True)
     min_separation = as_scalar("min_separation", min_separation, positive=True)
     outlier_tol = as_scalar("outlier_tol", outlier_tol, positive=True)
+    max_output_residual = as_scalar("max_output_residual", max_output_residual, positive=True)
     n_restarts = as_int("n_restarts", n_restarts, minimum=1)
     kmeans_iter = as_int("kmeans_iter", kmeans_iter, minimum=1)
     rng = rng_from_seed(seed)
-    decode_options = dict(decode_options or {})
-    fit_options = dict(fit_options or {})
+    # the report carries the identifiability diagnostics: the inner solvers stay quiet by default
+    decode_options = {"warn": False, **(decode_options or {})}
+    fit_options = {"warn": False, **(fit_options or {})}
     T, M = kernel.period, kernel.n_harmonics
     n_out, n_in = output_neurons.n, inputs[0].n_signals
 
@@ -586,6 +600,12 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         num += float(np.linalg.norm(Ys[e] - Yhat) ** 2)
         den += float(np.linalg.norm(Ys[e]) ** 2)
     report.w2_residual = float(np.sqrt(num / den)) if den > 0 else float("nan")
+    rows = layer_rows(ex2 if refit_w2 else
+                      [(hidden_drive(hidden[e], PeriodicLowpass(T, M)), output_spikes[e]) for e in good],
+                      output_neurons)
+    out_res = np.array([np.linalg.norm(nr.A @ np.nan_to_num(W2[j]) - nr.r) / max(np.linalg.norm(nr.r), 1e-300)
+                        for j, nr in enumerate(rows)])
+    report.output_residual = out_res
 
     t0 = time.perf_counter()
     counts_h = sum(hidden[e].counts() for e in good)
@@ -601,6 +621,11 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                       f"layer 1 is not identifiable for hidden neuron(s) {bad} (recovered spike counts "
                       f"{counts_h.tolist()} over {len(good)} example(s); each needs more than n_in = {n_in} "
                       f"spike equations)")
+    if np.nanmax(out_res) > max_output_residual:
+        return finish(W1, W2, W2c, hidden,
+                      f"the recovered hidden spikes and W2 do not explain the output spikes (relative residual "
+                      f"{np.nanmax(out_res):.3g} > max_output_residual = {max_output_residual:g}): wrong model "
+                      f"order, unresolved hidden spikes, or too much spike-time noise")
     if np.any(~np.isfinite(W2)):
         return finish(W1, W2, W2c, hidden, "some rows of W2 could not be estimated (output neurons "
                       "never decoded and not identifiable in the refit)")
