@@ -1,0 +1,279 @@
+"""Tests of tem_sim.training.fit_layer: weight recovery, identifiability, QP options, executors."""
+import math
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import pytest
+from scipy.optimize import lsq_linear
+
+from tem_sim import encode
+from tem_sim.constraints import SpikeInput, layer_rows
+from tem_sim.exceptions import IdentifiabilityWarning, SolverError, ValidationError
+from tem_sim.kernels import Delta, Exponential
+from tem_sim.neurons import Neurons
+from tem_sim.signals import FourierSignals
+from tem_sim.solvers import INFO_KEYS, solve_lstsq, solve_osqp
+from tem_sim.spikes import SpikeTrains
+from tem_sim.training import FIT_INFO_KEYS, FitResult, fit_layer
+
+from tem_reference import poisson_spikes, spike_layer
+
+
+def paper_examples(n_examples, duration, seed=0, n_in=20, n_out=5, tau=math.inf):
+    """The paper's Figure 1 setting: kappa = delta = b = 1, inputs random_paper(20, 10, 10)."""
+    rng = np.random.default_rng(seed)
+    W = rng.random((n_out, n_in))
+    nrn = Neurons(n_out, kappa=1.0, delta=1.0, bias=1.0, tau=tau)
+    ex = []
+    for _ in range(n_examples):
+        x = FourierSignals.random_paper(n_in, 10, 10.0, seed=rng)
+        ex.append((x, encode(x, W, nrn, float(duration))))
+    return ex, W, nrn
+
+
+@pytest.fixture(scope="module")
+def fig1_5x10():
+    return paper_examples(5, 10)
+
+
+def test_fig1_five_examples_recovers_weights(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    fit = fit_layer(ex, nrn)
+    assert isinstance(fit, FitResult) and fit.weights.shape == (5, 20)
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+    assert fit.identifiable.all() and (fit.rank == 20).all()
+    assert all(set(d) == set(FIT_INFO_KEYS) for d in fit.info)
+    assert [d["neuron"] for d in fit.info] == list(range(5))
+    assert all(d["method"] == "lstsq" and d["n_rows"] == d["n_spikes"] for d in fit.info)
+    assert np.all(np.isfinite(fit.condition)) and "rank" in fit.report()
+
+
+@pytest.mark.parametrize("n_examples,duration,tol", [(3, 10, 1e-6), (5, 5, 1e-8), (9, 14, 1e-8)])
+def test_fig1_cells_recover_weights(n_examples, duration, tol):
+    # (3, 10) is identifiable but ill-conditioned (condition up to ~1e9 with this seed):
+    # machine-precision spike times give ~1e-7 there (the paper's cell: 9.8e-4)
+    ex, W, nrn = paper_examples(n_examples, duration, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IdentifiabilityWarning)
+        fit = fit_layer(ex, nrn)
+    assert fit.identifiable.all()
+    assert np.linalg.norm(fit.weights - W) <= tol
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_two_examples_report_matches_the_error(seed):
+    # Two examples of cosine-only inputs span at most 20 = n_in dimensions, but the
+    # spikes crowd where the cosines peak: most neurons are numerically undetermined
+    # (condition >= 1e11), some are not. The report must say which.
+    ex, W, nrn = paper_examples(2, 10, seed=seed)
+    with pytest.warns(IdentifiabilityWarning, match="not determined"):
+        fit = fit_layer(ex, nrn)
+    err = np.linalg.norm(fit.weights - W, axis=1)
+    ok = fit.identifiable
+    assert np.all(err[ok] < 1e-4) and np.all(err[~ok] > 1e-3)
+    assert np.all(fit.condition[~ok] > 1e10) and np.all(fit.rank[~ok] < 20)
+    if seed == 0:
+        assert not ok.any()
+
+
+@pytest.mark.parametrize("n_examples", [1, 2])
+def test_one_or_two_examples_are_reported_unidentifiable(n_examples):
+    ex, W, nrn = paper_examples(n_examples, 10, seed=0)
+    with pytest.warns(IdentifiabilityWarning, match="not determined"):
+        fit = fit_layer(ex, nrn)
+    assert not fit.identifiable.any()
+    assert (fit.rank < 20).all()
+    if n_examples == 1:
+        assert (fit.rank <= 10).all()     # cosine-only inputs span 10 dimensions per example
+    # the answer is bounded (minimum norm), not a blow-up
+    assert np.all(np.isfinite(fit.weights)) and np.linalg.norm(fit.weights) < 10 * np.linalg.norm(W)
+    # the same problem through OSQP is reported the same way
+    with pytest.warns(IdentifiabilityWarning):
+        fit2 = fit_layer(ex, nrn, method="osqp", ridge=1e-9)
+    assert not fit2.identifiable.any()
+
+
+def test_neuron_without_spikes_warns():
+    x = FourierSignals.random_paper(3, 4, 10.0, seed=0)
+    nrn = Neurons(2, bias=[1.0, -50.0])
+    st = encode(x, np.ones((2, 3)) * 0.1, nrn, 5.0)
+    assert st.counts()[1] == 0
+    with pytest.warns(IdentifiabilityWarning, match="neuron 1: 0 spikes"):
+        fit = fit_layer([(x, st)], nrn)
+    assert fit.info[1]["n_rows"] == 0 and np.all(fit.weights[1] == 0)
+
+
+def test_leaky_neurons_recover_weights():
+    ex, W, nrn = paper_examples(5, 10, seed=3, tau=2.0)
+    fit = fit_layer(ex, nrn)
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+
+
+def test_ridge_matches_closed_form_in_both_paths(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    lam = 0.3
+    R = layer_rows(ex, nrn)[1]
+    ref = np.linalg.solve(R.A.T @ R.A + lam * np.eye(20), R.A.T @ R.r)
+    for method in ("lstsq", "osqp"):
+        fit = fit_layer(ex, nrn, ridge=lam, method=method)
+        np.testing.assert_allclose(fit.weights[1], ref, rtol=1e-7, atol=1e-9)
+        assert fit.info[1]["method"] == method
+
+
+def test_bounds_and_sign_go_through_osqp(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    fit = fit_layer(ex, nrn, bounds=(0.0, 1.0))
+    assert all(d["method"] == "osqp" and d["status"] == "solved" for d in fit.info)
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+    fit = fit_layer(ex, nrn, sign=np.ones(20))
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+
+
+def test_active_bounds_match_bounded_least_squares(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    ub = 0.5
+    fit = fit_layer(ex, nrn, bounds=(None, ub), sign=1)
+    rows = layer_rows(ex, nrn)
+    for j, R in enumerate(rows):
+        ref = lsq_linear(R.A, R.r, bounds=(0.0, ub), method="bvls", tol=1e-14).x
+        assert np.all(fit.weights[j] <= ub + 1e-9) and np.all(fit.weights[j] >= -1e-9)
+        np.testing.assert_allclose(fit.weights[j], ref, atol=1e-7)
+    # the bounds are active: the true weights violate them
+    assert np.any(W > ub)
+
+
+def test_lasso_is_a_real_penalty(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    tiny = fit_layer(ex, nrn, lasso=1e-10)
+    assert np.linalg.norm(tiny.weights - W) <= 1e-6
+    big = fit_layer(ex, nrn, lasso=1e3)
+    assert np.abs(big.weights).sum() < 0.5 * np.abs(W).sum()
+    # optimality of the lasso problem for neuron 0 against a generic solver
+    R = layer_rows(ex, nrn)[0]
+    from scipy.optimize import minimize
+    f = lambda w: 0.5 * np.sum((R.A @ w - R.r) ** 2) + 1e3 * np.abs(w).sum()
+    assert f(big.weights[0]) <= f(minimize(f, np.zeros(20), method="Powell").x) + 1e-6
+
+
+def test_inequalities_are_imposed_and_exact_data_still_fits(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    fit = fit_layer(ex, nrn, inequalities=True, n_points=4)
+    assert all(d["n_inequalities"] > 0 for d in fit.info)
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+
+
+def test_osqp_failure_status_is_surfaced(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    with pytest.raises(SolverError) as err:
+        fit_layer(ex, nrn, bounds=(0, 1), osqp_settings={"max_iter": 2, "polishing": False})
+    assert "maximum iterations" in err.value.status
+    # inequalities from the data contradict the bounds: primal infeasible
+    with pytest.raises(SolverError) as err:
+        fit_layer(ex, nrn, inequalities=True, bounds=(5.0, None))
+    assert "infeasible" in err.value.status
+
+
+def test_spike_inputs_delta_and_exponential_are_learned():
+    pre = poisson_spikes(6, 4.0, 10.0, seed=21)
+    rng = np.random.default_rng(8)
+    W = rng.random((3, 6))
+    for kernel, name, kw in ((Delta(), "delta", {}), (Exponential(0.5), "exponential", {"tau_s": 0.5})):
+        examples = []
+        for e in range(2):
+            pre_e = poisson_spikes(6, 4.0, 10.0, seed=30 + e)
+            out = spike_layer(pre_e, W * 0.6, kappa=1.0, delta=0.5, bias=1.0, t_end=10.0, kernel=name, **kw)
+            examples.append((SpikeInput(pre_e, kernel), out))
+        nrn = Neurons(3, kappa=1.0, delta=0.5, bias=1.0)
+        fit = fit_layer(examples, nrn)
+        assert fit.identifiable.all()
+        assert np.linalg.norm(fit.weights - 0.6 * W) <= 1e-8, name
+        fit = fit_layer(examples, nrn, sign=1, inequalities=True)     # sparse OSQP path
+        assert np.linalg.norm(fit.weights - 0.6 * W) <= 1e-8, name
+
+
+def test_row_weights(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    fit = fit_layer(ex, nrn, row_weights="interval")
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+    fit = fit_layer(ex, nrn, row_weights=lambda j, R: np.ones(R.n_rows))
+    assert np.linalg.norm(fit.weights - W) <= 1e-8
+    with pytest.raises(ValidationError, match="row_weights"):
+        fit_layer(ex, nrn, row_weights=lambda j, R: -np.ones(R.n_rows))
+
+
+def test_noisy_spikes_stay_bounded_and_improve_with_examples():
+    # Figure 2 noise model at 60 dB (level 1e-3)
+    errs = []
+    for n_ex in (4, 16):
+        ex, W, nrn = paper_examples(n_ex, 10, seed=0)
+        rng = np.random.default_rng(99)
+        noisy = []
+        for x, st in ex:
+            t = np.array(st.times)
+            for j in range(st.n_neurons):
+                m = st.indices == j
+                d = np.diff(t[m])
+                t[m] += rng.normal(0, 1e-3 * np.linalg.norm(d) / d.size, size=m.sum())
+            noisy.append((x, SpikeTrains(np.clip(t, 0, 10), st.indices, st.n_neurons, 0.0, 10.0)))
+        errs.append(np.linalg.norm(fit_layer(noisy, nrn).weights - W))
+    # the paper's cells at 60 dB: 0.14 (4 examples), 9.7e-3 (16 examples)
+    assert errs[1] < errs[0] < 1.0 and errs[1] < 0.05
+
+
+def test_process_pool_matches_serial(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    with ProcessPoolExecutor(2) as pool:
+        for kw in ({}, {"bounds": (0, 1)}):
+            serial = fit_layer(ex, nrn, chunk_size=2, **kw)
+            par = fit_layer(ex, nrn, chunk_size=2, executor=pool, **kw)
+            assert np.array_equal(serial.weights, par.weights)
+            assert [d["rank"] for d in serial.info] == [d["rank"] for d in par.info]
+
+
+def test_dask_local_cluster_matches_serial(fig1_5x10):
+    distributed = pytest.importorskip("distributed")
+    ex, W, nrn = fig1_5x10
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        par = fit_layer(ex, nrn, chunk_size=1, executor=client.get_executor(), bounds=(0, 1))
+    serial = fit_layer(ex, nrn, chunk_size=1, bounds=(0, 1))
+    assert np.array_equal(serial.weights, par.weights)
+
+
+def test_bad_input_is_rejected_before_solving(fig1_5x10):
+    ex, W, nrn = fig1_5x10
+    with pytest.raises(ValidationError, match=r"examples\[1\]\.inputs"):
+        fit_layer([ex[0], (FourierSignals.random_paper(19, 10, 10.0, seed=0), ex[1][1])], nrn)
+    with pytest.raises(ValidationError, match="n_neurons"):
+        fit_layer(ex, Neurons(4))
+    with pytest.raises(ValidationError, match="neurons"):
+        fit_layer(ex, "neurons")
+    with pytest.raises(ValidationError, match="method"):
+        fit_layer(ex, nrn, method="cvx")
+    with pytest.raises(ValidationError, match="method"):
+        fit_layer(ex, nrn, method="lstsq", bounds=(0, 1))
+    with pytest.raises(ValidationError, match="bounds"):
+        fit_layer(ex, nrn, bounds=(1.0, 0.0))
+    with pytest.raises(ValidationError, match="bounds"):
+        fit_layer(ex, nrn, bounds=(0.5, None), sign=-1)       # infeasible with the sign
+    with pytest.raises(ValidationError, match="sign"):
+        fit_layer(ex, nrn, sign=2)
+    with pytest.raises(ValidationError, match="ridge"):
+        fit_layer(ex, nrn, ridge=-1)
+    with pytest.raises(ValidationError, match="bounds"):
+        fit_layer(ex, nrn, bounds=(np.zeros(3), None))
+    with pytest.raises(ValidationError, match="executor"):
+        fit_layer(ex, nrn, executor=4)
+    with pytest.raises(ValidationError, match="osqp_settings"):
+        fit_layer(ex, nrn, bounds=(0, 1), osqp_settings={"no_such_option": 1})
+
+
+def test_solver_info_keys_are_identical():
+    A = np.random.default_rng(0).random((8, 3))
+    r = A @ np.array([1.0, -2.0, 0.5])
+    w1, i1 = solve_lstsq(A, r)
+    w2, i2 = solve_osqp(A, r, lower=-5, upper=5)
+    assert tuple(i1) == tuple(i2) == INFO_KEYS
+    np.testing.assert_allclose(w1, w2, atol=1e-10)
+    assert i1["rank"] == i2["rank"] == 3 and i1["condition"] == pytest.approx(i2["condition"])
