@@ -1,0 +1,194 @@
+"""Tests of tem_sim.twolayer: two-layer training from output spikes (paper Fig. 3 and beyond)."""
+from __future__ import annotations
+
+import json
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from tem_sim import FourierSignals, Neurons, PeriodicLowpass, SpikeTrains
+from tem_sim.exceptions import IdentifiabilityWarning, ValidationError
+from tem_sim.twolayer import (TwoLayerResult, align_to_truth, fit_two_layer, hidden_drive,
+                              simulate_two_layer)
+
+T = 10.0
+HID = Neurons(2, kappa=10.0, delta=1.0, bias=10.0)
+OUT = Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
+KERNEL = PeriodicLowpass(T, 7, first=4)
+PAPER = pathlib.Path(__file__).resolve().parents[2] / "shared" / "paper" / "fig3_two_layers_vs_duration.json"
+
+
+def fig3_run(seed, D, n_examples=2):
+    """One run of the paper's Figure 3 setting."""
+    rng = np.random.default_rng(seed)
+    W1, W2 = rng.random((2, 2)), rng.random((4, 2))
+    xs = [FourierSignals.random_paper(2, 10, T, seed=rng) for _ in range(n_examples)]
+    sims = [simulate_two_layer(x, W1, W2, HID, OUT, KERNEL, D) for x in xs]
+    return W1, W2, xs, [h for h, _ in sims], [o for _, o in sims]
+
+
+def jitter(st, level, rng):
+    """The paper's spike-time noise: std = level * ||diff(t_j)|| / len(diff(t_j)) per neuron."""
+    times, idx = [], []
+    for j in range(st.n_neurons):
+        t = st.neuron(j)
+        d = np.diff(t)
+        sd = level * np.linalg.norm(d) / max(len(d), 1)
+        times.append(np.sort(np.clip(t + sd * rng.standard_normal(t.size), 0.0, st.t_stop)))
+        idx.append(np.full(t.size, j))
+    return SpikeTrains(np.concatenate(times), np.concatenate(idx), st.n_neurons, 0.0, st.t_stop)
+
+
+@pytest.mark.parametrize("D", [28, 30, 38])
+def test_fig3_errors_below_paper_medians(D):
+    paper = json.loads(PAPER.read_text()) if PAPER.exists() else None
+    errs = []
+    for seed in range(4):
+        W1, W2, xs, hidden, outs = fig3_run(seed, D)
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=seed)
+        assert isinstance(res, TwoLayerResult) and res.success, res.report.reason
+        al = align_to_truth(res, W1, W2)
+        errs.append((al.errors["W1_one"], al.errors["W2_fro"], al.errors["W1_fro"], al.errors["W2_one"]))
+        # the recovered hidden spikes are the true ones (up to the permutation)
+        for e in range(2):
+            h = res.hidden_spikes[e]
+            for i in range(2):
+                assert np.allclose(h.neuron(al.permutation[i]), hidden[e].neuron(i), atol=1e-8)
+    errs = np.array(errs)
+    assert np.all(errs < 1e-8)
+    if paper is not None:
+        col = paper["cols_duration"].index(D)
+        assert np.median(errs[:, 0]) <= paper["median_W1"][col]
+        assert np.median(errs[:, 1]) <= paper["median_W2"][col]
+
+
+def test_report_contents_on_success():
+    W1, W2, xs, _, outs = fig3_run(0, 34)
+    res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=1)
+    rep = res.report
+    assert rep.success and rep.reason == ""
+    assert rep.order == [8, 8]
+    assert rep.example_success.tolist() == [True, True]
+    assert rep.cluster_sizes.tolist() == [8, 8]
+    assert rep.cluster_separation > 1e5
+    assert rep.output_residual.max() < 1e-10 and rep.w2_residual < 1e-8
+    assert all(e["singular_values"].size > 8 for e in rep.examples)
+    assert set(rep.timings) >= {"decode_fri", "cluster", "layer1", "total"}
+    # the k-means seed makes the result reproducible
+    res2 = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=1)
+    assert np.array_equal(res.W1, res2.W1) and np.array_equal(res.W2, res2.W2)
+
+
+def test_given_order_and_methods_agree():
+    W1, W2, xs, _, outs = fig3_run(3, 32)
+    for method in ("annihilating", "cadzow", "esprit"):
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, method=method, n_diracs=8,
+                            refine_hidden=False)
+        assert res.success
+        assert align_to_truth(res, W1, W2).errors["W2_fro"] < 1e-7
+
+
+def test_larger_network_recovered():
+    # 3 inputs -> 4 hidden (different biases) -> 8 outputs, 3 pooled spikes per hidden neuron, M = 9
+    rng = np.random.default_rng(1)
+    hid = Neurons(4, kappa=10.0, delta=1.0, bias=[10.0, 13.0, 8.0, 11.5])
+    out = Neurons(8, kappa=1.0, delta=1.0, bias=1.0)
+    kernel = PeriodicLowpass(T, 9, first=3)
+    W1, W2 = rng.random((4, 3)), rng.random((8, 4))
+    xs = [FourierSignals.random_paper(3, 10, T, seed=rng) for _ in range(3)]
+    outs = [simulate_two_layer(x, W1, W2, hid, out, kernel, 40.0)[1] for x in xs]
+    res = fit_two_layer(xs, outs, hid, out, 4, kernel, seed=0)
+    assert res.success, res.report.reason
+    assert res.report.order == [12, 12, 12]
+    # different hidden parameters fix the order of the hidden neurons: no permutation needed
+    assert res.report.hidden_match_cost is not None
+    al = align_to_truth(res, W1, W2)
+    assert al.permutation.tolist() == [0, 1, 2, 3]
+    assert al.errors["W1_fro"] < 1e-6 and al.errors["W2_fro"] < 1e-6
+
+
+def test_noisy_spikes_degrade_gracefully():
+    errs = {}
+    for level in (1e-7, 1e-5):
+        e = []
+        for seed in range(3):
+            W1, W2, xs, _, outs = fig3_run(seed, 34)
+            rng = np.random.default_rng(100 + seed)
+            noisy = [jitter(o, level, rng) for o in outs]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", IdentifiabilityWarning)
+                res = fit_two_layer(xs, noisy, HID, OUT, 2, KERNEL, seed=seed, n_diracs=8)
+            e.append(align_to_truth(res, W1, W2).errors["W2_fro"] if np.all(np.isfinite(res.W2)) else np.inf)
+        errs[level] = np.median(e)
+    assert errs[1e-7] < 1e-4
+    assert errs[1e-7] < errs[1e-5] < 0.1
+
+
+def test_too_few_output_spikes_is_reported():
+    W1, W2, xs, _, outs = fig3_run(0, 14.0)
+    with pytest.warns(IdentifiabilityWarning, match="too few output spikes"):
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0)
+    assert not res.success and "too few output spikes" in res.report.reason
+    assert np.all(np.isnan(res.W1)) and np.all(np.isnan(res.W2))
+    assert res.report.example_success.tolist() == [False, False]
+
+
+def _outputs_from_hidden(hidden_trains, W2, D):
+    from tem_sim import encode
+    return [encode(hidden_drive(h, KERNEL), W2, OUT, D) for h in hidden_trains]
+
+
+def test_fewer_diracs_than_hidden_neurons_is_reported():
+    rng = np.random.default_rng(5)
+    W2 = rng.random((4, 2))
+    hidden = [SpikeTrains([3.0], [0], 2, 0.0, 10.0), SpikeTrains([6.0], [0], 2, 0.0, 10.0)]
+    xs = [FourierSignals.random_paper(2, 10, T, seed=rng) for _ in range(2)]
+    outs = _outputs_from_hidden(hidden[:1], W2, 36.0)
+    with pytest.warns(IdentifiabilityWarning, match="fewer Diracs"):
+        res = fit_two_layer(xs[:1], outs, HID, OUT, 2, KERNEL, seed=0)
+    assert not res.success and "fewer Diracs (1) than hidden neurons (2)" in res.report.reason
+
+
+def test_clusters_that_do_not_separate_are_reported():
+    # two hidden neurons with identical W2 columns cannot be told apart
+    rng = np.random.default_rng(6)
+    col = rng.random(4)
+    W2 = np.column_stack([col, col])
+    hidden = [SpikeTrains([1.0, 2.1, 3.0, 4.4, 6.0, 7.2], [0, 1, 0, 1, 0, 1], 2, 0.0, 10.0),
+              SpikeTrains([1.5, 2.6, 5.0, 6.5, 8.0, 9.0], [0, 1, 0, 1, 0, 1], 2, 0.0, 10.0)]
+    xs = [FourierSignals.random_paper(2, 10, T, seed=rng) for _ in range(2)]
+    outs = _outputs_from_hidden(hidden, W2, 40.0)
+    with pytest.warns(IdentifiabilityWarning):
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0)
+    assert not res.success
+    assert "separate" in res.report.reason or "without any spike" in res.report.reason
+
+
+def test_align_to_truth_permutation_and_norms():
+    rng = np.random.default_rng(7)
+    W1, W2 = rng.random((3, 2)), rng.random((5, 3))
+    perm = np.array([2, 0, 1])
+    est = (W1[perm] + 1e-3, W2[:, perm])
+    al = align_to_truth(est, W1, W2)
+    assert np.array_equal(al.W2, W2) and np.allclose(al.W1, W1 + 1e-3)
+    assert al.errors["W2_fro"] == 0.0
+    assert al.errors["W1_one"] == pytest.approx(3e-3)        # largest absolute column sum
+    assert al.errors["W1_fro"] == pytest.approx(np.sqrt(6) * 1e-3)
+    with pytest.raises(ValidationError):
+        align_to_truth((W1, W2[:, :2]), W1, W2)
+
+
+def test_validation_errors():
+    W1, W2, xs, _, outs = fig3_run(0, 30)
+    with pytest.raises(ValidationError, match="output_spikes"):
+        fit_two_layer(xs, outs[:1], HID, OUT, 2, KERNEL, seed=0)
+    with pytest.raises(ValidationError, match="kernel"):
+        fit_two_layer(xs, outs, HID, OUT, 2, "delta", seed=0)
+    with pytest.raises(ValidationError, match="hidden_neurons"):
+        fit_two_layer(xs, outs, HID, OUT, 3, KERNEL, seed=0)
+    with pytest.raises(ValidationError, match="seed"):
+        fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=None)
+    with pytest.raises(ValidationError, match="method"):
+        fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, method="music")
