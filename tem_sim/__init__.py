@@ -9,6 +9,7 @@ from .engine import encode
 from .exceptions import (IdentifiabilityWarning, SimulationLimitError, SolverError, TemSimError,
                          ValidationError)
 from .kernels import Delta, Exponential, PeriodicLowpass
+from .network import Network, RunResult
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
@@ -16,7 +17,7 @@ from .spikes import SpikeTrains
 __version__ = "0.1.0"
 
 __all__ = [
-    "encode",
+    "encode", "Network", "RunResult",
     "FourierSignals", "Neurons", "SpikeTrains",
     "Delta", "Exponential", "PeriodicLowpass",
     "TemSimError", "ValidationError", "SimulationLimitError", "SolverError", "IdentifiabilityWarning",

@@ -487,6 +487,14 @@ cdef int fire_while_above(Net* net, Py_ssize_t j, double t) except -1 nogil:
     return 0
 
 
+cdef inline void defer(Net* net, Py_ssize_t j) noexcept nogil:
+    """After an inhibitory arrival the next crossing can only come later: keep the heap key
+    as a lower bound and search again, from that key, when it comes up (no heap update)."""
+    if net.ev_kind[j] != EV_NONE:
+        net.search_from[j] = net.key[net.P + j]
+        net.ev_kind[j] = EV_CHECK
+
+
 cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     """Deliver the spike at the head of projection p's FIFO to all its targets."""
     cdef Fifo* f = &net.fifo[p]
@@ -508,6 +516,22 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     for k in range(net.indptr[row], net.indptr[row + 1]):
         tgt = net.targets[k]
         w = net.weights[k]
+        if kd == K_DELTA and net.C == 0 and net.nharm[tgt] == 0 and net.rtau[tgt] == 0.0:
+            # perfect integrator with constant drive: closed form throughout
+            net.vl[tgt] += (net.c0[tgt] * (t - net.tl[tgt]) + w) / net.kappa[tgt]
+            net.tl[tgt] = t
+            if net.vl[tgt] >= net.delta[tgt]:
+                rc = fire_while_above(net, tgt, t)
+                if rc != 0:
+                    return rc
+                net.search_from[tgt] = t
+                schedule(net, tgt)
+            elif w > 0.0:
+                net.search_from[tgt] = t
+                schedule(net, tgt)
+            elif w < 0.0:
+                defer(net, tgt)
+            continue
         advance(net, tgt, t)
         if kd == K_DELTA:
             net.vl[tgt] += w / net.kappa[tgt]
@@ -517,8 +541,11 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
                     return rc
         else:
             net.I[tgt * net.C + ch] += w
-        net.search_from[tgt] = t
-        schedule(net, tgt)
+        if w < 0.0 and net.vl[tgt] < net.delta[tgt]:
+            defer(net, tgt)
+        else:
+            net.search_from[tgt] = t
+            schedule(net, tgt)
     net.n_syn_events += net.indptr[row + 1] - net.indptr[row]
     return 0
 

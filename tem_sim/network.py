@@ -1,0 +1,456 @@
+"""Networks: populations of TEM neurons, analog inputs, and spiking projections.
+
+A :class:`Network` holds named populations (:class:`~tem_sim.neurons.Neurons`),
+analog input connections (a named bank of Fourier-series signals mixed by a
+dense weight matrix) and projections between populations: a sparse weight
+matrix, a delay (one per projection, or one per connection) and a synaptic
+kernel from :mod:`tem_sim.kernels`. Causal kernels (delta, exponential) are
+simulated event by event in the compiled engine -- feed-forward stacks and
+recurrent graphs alike. The periodic lowpass kernel is not causal, so the
+network is cut at those projections into stages that run in topological
+order: a stage's lowpass inputs become Fourier drives computed from the
+finished spike trains of earlier stages (the paper's two-layer setting).
+
+Event order (documented and deterministic): events are processed by time; at
+equal times, spike arrivals come before threshold crossings, arrivals in the
+order the projections were connected, crossings by neuron (in the order the
+populations were added). A delta arrival that carries ``v`` to or past
+``+delta`` fires at the arrival time, and fires again at that instant for
+every further ``2 delta`` it is above threshold (the repeated-firing rule).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._validation import as_float_array, as_scalar
+from .engine import (DEFAULT_MAX_SPIKES, check_max_spikes, check_t_end, lower_neurons,
+                     simulate_lowered)
+from .exceptions import ValidationError
+from .kernels import Delta, Exponential, Kernel, PeriodicLowpass, as_kernel
+from .neurons import Neurons
+from .signals import FourierSignals
+from .spikes import SpikeTrains
+
+__all__ = ["Network", "Projection", "RunResult"]
+
+
+@dataclass
+class Projection:
+    """A projection from population ``pre`` to population ``post``.
+
+    ``weights`` is CSR of shape ``(n_post, n_pre)``; ``delays`` holds one delay
+    per stored weight (same sparsity), all equal for a single-delay projection.
+    """
+
+    pre: str
+    post: str
+    weights: sp.csr_matrix
+    delays: np.ndarray
+    kernel: Kernel
+
+
+@dataclass
+class InputConnection:
+    """An analog input bank named ``name`` driving population ``post`` through ``weights``."""
+
+    name: str
+    post: str
+    weights: np.ndarray
+
+
+class RunResult(dict):
+    """Spike trains of every population (a ``dict``), plus traces and statistics.
+
+    Attributes
+    ----------
+    traces : dict of str to ndarray
+        Membrane values ``v`` of each population at the requested times,
+        shape ``(n_times, n_neurons)`` (left limits at event times).
+    record_times : ndarray
+        The times of the traces.
+    stats : dict
+        Work counters of the engine (spikes, synaptic events, evaluations).
+    """
+
+    def __init__(self, spikes: Mapping[str, SpikeTrains]) -> None:
+        super().__init__(spikes)
+        self.traces: dict[str, np.ndarray] = {}
+        self.record_times: np.ndarray = np.zeros(0)
+        self.stats: dict[str, int] = {}
+
+
+class Network:
+    """A network of TEM populations connected by spiking projections.
+
+    Examples
+    --------
+    A chain of two neurons: a constant drive makes ``a`` fire every 1.0; each
+    of its spikes makes ``b`` jump by 1.2, which fires it at the arrival.
+
+    >>> import tem_sim as ts
+    >>> net = ts.Network()
+    >>> net.add_population("a", ts.Neurons(1, bias=2.0))
+    >>> net.add_population("b", ts.Neurons(1, bias=0.0, v0=0.0))
+    >>> net.connect("a", "b", [[1.2]], kernel=ts.Delta(), delay=0.5)
+    >>> out = net.run(3.0)
+    >>> out["a"].times.tolist(), out["b"].times.tolist()
+    ([1.0, 2.0, 3.0], [1.5])
+    """
+
+    def __init__(self) -> None:
+        self._pops: dict[str, Neurons] = {}
+        self._inputs: list[InputConnection] = []
+        self._projections: list[Projection] = []
+
+    # ------------------------------------------------------------ building
+    def add_population(self, name: str, neurons: Neurons) -> None:
+        """Add a population of neurons under a unique name."""
+        if not isinstance(name, str) or not name:
+            raise ValidationError("name", name, "a non-empty string")
+        if name in self._pops:
+            raise ValidationError("name", name, "a name not used by another population")
+        if not isinstance(neurons, Neurons):
+            raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
+        self._pops[name] = neurons
+
+    @property
+    def populations(self) -> dict[str, Neurons]:
+        """The populations, in the order they were added."""
+        return dict(self._pops)
+
+    @property
+    def projections(self) -> list[Projection]:
+        """The projections, in the order they were connected."""
+        return list(self._projections)
+
+    def _pop(self, name: str, role: str) -> Neurons:
+        if name not in self._pops:
+            raise ValidationError(role, name, "the name of a population of this network (known: "
+                                  + ", ".join(repr(p) for p in self._pops) + ")")
+        return self._pops[name]
+
+    def connect_input(self, name: str, post: str, weights: Any) -> None:
+        """Drive population ``post`` with the analog bank given at run time as ``inputs[name]``.
+
+        Parameters
+        ----------
+        name : str
+            Name of the input bank.
+        post : str
+            Target population.
+        weights : array_like, shape (n_post, n_in)
+            Dense mixing weights.
+        """
+        if not isinstance(name, str) or not name:
+            raise ValidationError("name", name, "a non-empty string")
+        n_post = self._pop(post, "post").n
+        W = as_float_array("weights", weights, ndim=2, shape=(n_post, None))
+        self._inputs.append(InputConnection(name, post, W))
+
+    def connect(self, pre: str, post: str, weights: Any, kernel: Any = "delta", delay: Any = 0.0) -> None:
+        """Connect population ``pre`` to population ``post``.
+
+        Parameters
+        ----------
+        pre, post : str
+            Names of the presynaptic and postsynaptic populations (may be equal: recurrence).
+        weights : array_like or scipy.sparse matrix, shape (n_post, n_pre)
+            Synaptic weights; explicit zeros of a sparse matrix are dropped.
+        kernel : Kernel or "delta"
+            :class:`~tem_sim.kernels.Delta`, :class:`~tem_sim.kernels.Exponential` or
+            :class:`~tem_sim.kernels.PeriodicLowpass`.
+        delay : float or array_like or sparse matrix
+            One delay ``>= 0`` for the projection, or one per connection
+            (dense ``(n_post, n_pre)`` or sparse with the weights' sparsity).
+        """
+        n_pre = self._pop(pre, "pre").n
+        n_post = self._pop(post, "post").n
+        kernel = as_kernel(kernel)
+        if sp.issparse(weights):
+            Wc = sp.csr_matrix(weights, dtype=np.float64)
+            if Wc.shape != (n_post, n_pre):
+                raise ValidationError("weights", f"sparse matrix of shape {Wc.shape}",
+                                      f"of shape (n_post, n_pre) = ({n_post}, {n_pre})")
+            if not np.all(np.isfinite(Wc.data)):
+                raise ValidationError("weights", Wc.data[~np.isfinite(Wc.data)][0], "finite (no NaN or inf)")
+            Wd = None
+        else:
+            Wd = as_float_array("weights", weights, ndim=2, shape=(n_post, n_pre))
+            Wc = sp.csr_matrix(Wd)
+        Wc.sum_duplicates()
+        Wc.sort_indices()
+        # delays
+        if sp.issparse(delay):
+            Dc = sp.csr_matrix(delay, dtype=np.float64)
+            if Dc.shape != (n_post, n_pre):
+                raise ValidationError("delay", f"sparse matrix of shape {Dc.shape}", f"of shape ({n_post}, {n_pre})")
+            d = np.asarray(Dc[Wc.nonzero()]).ravel()
+        elif np.ndim(delay) == 0:
+            d = np.full(Wc.nnz, as_scalar("delay", delay, nonnegative=True))
+        else:
+            Dd = as_float_array("delay", delay, ndim=2, shape=(n_post, n_pre))
+            rows, cols = Wc.nonzero()
+            d = Dd[rows, cols]
+        if d.size and (not np.all(np.isfinite(d)) or d.min() < 0):
+            bad = d[~(np.isfinite(d) & (d >= 0))][0]
+            raise ValidationError("delay", float(bad), ">= 0 and finite")
+        if isinstance(kernel, PeriodicLowpass) and pre == post:
+            raise ValidationError("kernel", kernel, "a causal kernel for a recurrent projection "
+                                  "(a periodic lowpass needs its presynaptic population to finish first)")
+        self._projections.append(Projection(pre, post, Wc, np.ascontiguousarray(d, dtype=np.float64), kernel))
+
+    # ------------------------------------------------------------ stages
+    def _stages(self) -> list[list[str]]:
+        """Groups of populations simulated together, in an order that respects lowpass projections."""
+        names = list(self._pops)
+        parent = {n: n for n in names}
+
+        def find(a: str) -> str:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for p in self._projections:
+            if p.kernel.causal:
+                ra, rb = find(p.pre), find(p.post)
+                if ra != rb:
+                    parent[rb] = ra
+        groups: dict[str, list[str]] = {}
+        for n in names:
+            groups.setdefault(find(n), []).append(n)
+        deps: dict[str, set[str]] = {g: set() for g in groups}
+        for p in self._projections:
+            if not p.kernel.causal:
+                a, b = find(p.pre), find(p.post)
+                if a == b:
+                    raise ValidationError("kernel", p.kernel, f"no periodic lowpass projection inside a group of "
+                                          f"populations linked by causal projections ({p.pre!r} -> {p.post!r})")
+                deps[b].add(a)
+        order: list[str] = []
+        done: set[str] = set()
+        visiting: set[str] = set()
+
+        def visit(g: str) -> None:
+            if g in done:
+                return
+            if g in visiting:
+                raise ValidationError("projections", g, "no cycle through periodic lowpass projections")
+            visiting.add(g)
+            for d in sorted(deps[g], key=names.index):
+                visit(d)
+            visiting.discard(g)
+            done.add(g)
+            order.append(g)
+
+        for g in sorted(groups, key=names.index):
+            visit(g)
+        return [groups[g] for g in order]
+
+    # ------------------------------------------------------------ running
+    def run(self, t_end: float, inputs: Mapping[str, FourierSignals] | None = None, *,
+            max_spikes: int = DEFAULT_MAX_SPIKES, record_times: Any = None) -> RunResult:
+        """Simulate the network on ``[0, t_end]``.
+
+        Parameters
+        ----------
+        t_end : float
+            End of the window.
+        inputs : mapping of str to FourierSignals, optional
+            The analog banks named by :meth:`connect_input`.
+        max_spikes : int, optional
+            Guard on the total number of spikes of one stage.
+        record_times : array_like of float, optional
+            Sorted times at which to record every neuron's integrator value.
+
+        Returns
+        -------
+        RunResult
+            A ``dict`` mapping population names to :class:`SpikeTrains`, with
+            ``.traces`` and ``.stats``.
+        """
+        t_end = check_t_end(t_end)
+        max_spikes = check_max_spikes(max_spikes)
+        inputs = dict(inputs or {})
+        needed = {c.name for c in self._inputs}
+        unknown = sorted(set(inputs) - needed)
+        if unknown:
+            raise ValidationError("inputs", unknown, "names declared with connect_input (declared: "
+                                  + ", ".join(sorted(needed)) + ")")
+        for name in sorted(needed):
+            if name not in inputs:
+                raise ValidationError("inputs", name, "given: every input declared with connect_input")
+            if not isinstance(inputs[name], FourierSignals):
+                raise ValidationError(f"inputs[{name!r}]", type(inputs[name]).__name__, "a FourierSignals bank")
+        for c in self._inputs:
+            if c.weights.shape[1] != inputs[c.name].n_signals:
+                raise ValidationError(f"inputs[{c.name!r}]", f"{inputs[c.name].n_signals} signals",
+                                      f"{c.weights.shape[1]} signals (the columns of its weights)")
+        if record_times is None:
+            rec = np.zeros(0)
+        else:
+            rec = as_float_array("record_times", record_times).ravel()
+            if rec.size and (np.any(np.diff(rec) < 0) or rec[0] < 0):
+                raise ValidationError("record_times", rec, "sorted, non-negative times")
+        if not self._pops:
+            raise ValidationError("network", "empty", "at least one population")
+        result = RunResult({})
+        result.record_times = rec
+        stats_total: dict[str, int] = {}
+        for stage in self._stages():
+            spikes, traces, stats = self._run_stage(stage, t_end, inputs, result, max_spikes, rec)
+            result.update(spikes)
+            result.traces.update(traces)
+            for k, v in stats.items():
+                stats_total[k] = stats_total.get(k, 0) + int(v)
+        result.stats = stats_total
+        return _ordered(result, list(self._pops))
+
+    def _drive(self, name: str, inputs: Mapping[str, FourierSignals], done: Mapping[str, SpikeTrains]
+               ) -> FourierSignals | None:
+        """Fourier drive of population ``name``: analog inputs plus lowpass-filtered spikes."""
+        n = self._pops[name].n
+        banks: list[FourierSignals] = []
+        for c in self._inputs:
+            if c.post == name:
+                banks.append(inputs[c.name].mix(c.weights))
+        for p in self._projections:
+            if p.post == name and isinstance(p.kernel, PeriodicLowpass):
+                k = p.kernel
+                src = done[p.pre]
+                if k.first is not None:
+                    src = src.first(k.first)
+                else:
+                    src = src.restrict(0.0, np.nextafter(k.period, 0.0)) if src.t_stop >= k.period else src
+                C = np.zeros((src.n_neurons, 2 * k.n_harmonics + 1), dtype=np.complex128)
+                for i in range(src.n_neurons):
+                    C[i] = k.coefficients(src.neuron(i))
+                coo = p.weights.tocoo()
+                Y = np.zeros((n, 2 * k.n_harmonics + 1), dtype=np.complex128)
+                m = np.arange(-k.n_harmonics, k.n_harmonics + 1)
+                shift = np.exp(-2j * np.pi * np.outer(p.delays, m) / k.period)  # delay: phase shift
+                np.add.at(Y, coo.row, coo.data[:, None] * shift * C[coo.col])
+                banks.append(FourierSignals(Y, k.period))
+        if not banks:
+            return None
+        periods = {b.period for b in banks}
+        if len(periods) > 1:
+            raise ValidationError(f"inputs of population {name!r}", sorted(periods),
+                                  "one common period for every Fourier drive of a population")
+        M = max(b.n_harmonics for b in banks)
+        total = np.zeros((n, 2 * M + 1), dtype=np.complex128)
+        for b in banks:
+            total[:, M - b.n_harmonics:M + b.n_harmonics + 1] += b.coefficients
+        return FourierSignals(total, banks[0].period)
+
+    def _run_stage(self, stage: list[str], t_end: float, inputs: Mapping[str, FourierSignals],
+                   done: Mapping[str, SpikeTrains], max_spikes: int, rec: np.ndarray):
+        offsets: dict[str, int] = {}
+        total = 0
+        for name in stage:
+            offsets[name] = total
+            total += self._pops[name].n
+        lows = []
+        for name in stage:
+            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done)))
+        low = _concat_lowered(lows)
+        proj = self._lower_projections(stage, offsets, total)
+        rec_idx = np.arange(total, dtype=np.intp) if rec.size else None
+        times, idx, traces, stats = simulate_lowered(low, t_end, max_spikes, projections=proj,
+                                                     record_times=rec if rec.size else None,
+                                                     record_neurons=rec_idx)
+        spikes = {}
+        tr = {}
+        for name in stage:
+            a = offsets[name]
+            b = a + self._pops[name].n
+            keep = (idx >= a) & (idx < b)
+            spikes[name] = SpikeTrains(times[keep], idx[keep] - a, b - a, 0.0, t_end, sort=False)
+            if rec.size:
+                tr[name] = np.ascontiguousarray(traces[:, a:b])
+        return spikes, tr, stats
+
+    def _lower_projections(self, stage: list[str], offsets: dict[str, int], total: int) -> dict[str, np.ndarray]:
+        members = set(stage)
+        exp_taus: list[float] = []
+        groups = []  # (pre_start, n_pre, delay, kind, chan, csr over pre with global targets)
+        for p in self._projections:
+            if not p.kernel.causal or p.pre not in members:
+                continue
+            if isinstance(p.kernel, Exponential):
+                if p.kernel.tau_s not in exp_taus:
+                    exp_taus.append(p.kernel.tau_s)
+                kind, chan = 1, exp_taus.index(p.kernel.tau_s)
+            else:
+                kind, chan = 0, 0
+            coo = p.weights.tocoo()
+            # one core projection per distinct delay (arrivals of one delay stay in time order)
+            for d in np.unique(p.delays):
+                sel = p.delays == d
+                m = sp.csr_matrix((coo.data[sel], (coo.col[sel], coo.row[sel])),
+                                  shape=(p.weights.shape[1], p.weights.shape[0]))
+                m.sort_indices()
+                groups.append((offsets[p.pre], float(d), kind, chan, m, offsets[p.post]))
+        P = len(groups)
+        if P == 0:
+            return {"exp_tau": np.asarray(exp_taus, dtype=np.float64)}
+        delay = np.array([g[1] for g in groups], dtype=np.float64)
+        kind = np.array([g[2] for g in groups], dtype=np.intc)
+        chan = np.array([g[3] for g in groups], dtype=np.intp)
+        pre_start = np.array([g[0] for g in groups], dtype=np.intp)
+        indptr_parts, tgt_parts, w_parts, off, src_parts, proj_parts = [], [], [], [], [], []
+        base_rows = 0
+        base_nnz = 0
+        for pi, (ps, d, k, c, m, post_off) in enumerate(groups):
+            off.append(base_rows)
+            indptr_parts.append(m.indptr.astype(np.intp) + base_nnz)
+            tgt_parts.append(m.indices.astype(np.intp) + post_off)
+            w_parts.append(m.data.astype(np.float64))
+            base_rows += m.shape[0] + 1
+            base_nnz += m.nnz
+            nz_rows = np.flatnonzero(np.diff(m.indptr))  # presynaptic neurons with targets here
+            src_parts.append(ps + nz_rows)
+            proj_parts.append(np.full(nz_rows.size, pi, dtype=np.intp))
+        src = np.concatenate(src_parts)
+        pid = np.concatenate(proj_parts)
+        order = np.lexsort((pid, src))  # per neuron, projections in connection order
+        out_ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=total))]).astype(np.intp)
+        out_proj = np.ascontiguousarray(pid[order], dtype=np.intp)
+        return {
+            "exp_tau": np.asarray(exp_taus, dtype=np.float64),
+            "delay": delay, "kind": kind, "chan": chan, "pre_start": pre_start,
+            "indptr_off": np.asarray(off, dtype=np.intp),
+            "indptr": np.ascontiguousarray(np.concatenate(indptr_parts)),
+            "targets": np.ascontiguousarray(np.concatenate(tgt_parts)),
+            "weights": np.ascontiguousarray(np.concatenate(w_parts)),
+            "out_ptr": out_ptr, "out_proj": out_proj,
+        }
+
+
+def _ordered(result: RunResult, names: list[str]) -> RunResult:
+    out = RunResult({n: result[n] for n in names})
+    out.traces = {n: result.traces[n] for n in names if n in result.traces}
+    out.record_times = result.record_times
+    out.stats = result.stats
+    return out
+
+
+def _concat_lowered(lows):
+    from .engine import LoweredNeurons
+    if len(lows) == 1:
+        return lows[0]
+    M = max(l.a_re.shape[1] for l in lows)
+
+    def pad(a):
+        return np.pad(a, ((0, 0), (0, M - a.shape[1])))
+
+    fields = {}
+    for f in ("kappa", "delta", "c0", "tau", "v0", "period", "nharm", "ub", "ubd", "pb"):
+        fields[f] = np.ascontiguousarray(np.concatenate([getattr(l, f) for l in lows]))
+    for f in ("a_re", "a_im", "p_re", "p_im"):
+        fields[f] = np.ascontiguousarray(np.concatenate([pad(getattr(l, f)) for l in lows]))
+    return LoweredNeurons(**fields)
