@@ -103,7 +103,7 @@ def noise_sweep(levels, n_runs, D=34.0):
                 rng = np.random.default_rng(1000 + seed)
                 noisy = [jitter(o, level, rng) for o in outs]
                 res = fit_two_layer(xs, noisy, HID, OUT, 2, KERNEL, seed=seed, method=method, n_diracs=8,
-                                    refine_hidden=refine, warn=False)
+                                    refine_locations=refine, refine_hidden=refine, warn=False)
                 s += res.success
                 er = errors(res, W1, W2)
                 e1.append(er["W1_one"])
