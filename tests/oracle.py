@@ -64,3 +64,92 @@ def trajectory(coef_row, period, bias, kappa, delta, v0, tau, spikes, t_end, n_p
             vg = leaky_v(coef_row, period, bias, kappa, tau, a, v_start, tg)
         pieces.append((tg, vg))
     return pieces
+
+
+def reference_network(pops, projections, t_end, grid=4001):
+    """A slow, independent per-event simulation of perfect IF neurons with constant bias.
+
+    ``pops``: list of dicts (n, kappa, delta, bias, v0) -- scalars per population.
+    ``projections``: list of (pre, post, W (n_post, n_pre) dense, delay, kind, tau_s) with kind
+    "delta" or "exp". Crossings are found by scanning the closed-form integrator on a fine grid up
+    to the next arrival and refining with brentq; arrivals are processed before crossings at ties.
+    Returns a list (per population) of lists (per neuron) of spike times.
+    """
+    import heapq
+
+    from scipy.optimize import brentq
+
+    offs = np.cumsum([0] + [p["n"] for p in pops])
+    N = int(offs[-1])
+    kappa = np.concatenate([np.full(p["n"], p["kappa"], float) for p in pops])
+    delta = np.concatenate([np.full(p["n"], p["delta"], float) for p in pops])
+    bias = np.concatenate([np.full(p["n"], p["bias"], float) if np.ndim(p["bias"]) == 0 else np.asarray(p["bias"], float)
+                           for p in pops])
+    v = np.concatenate([np.full(p["n"], p.get("v0", -p["delta"]), float) for p in pops])
+    tl = np.zeros(N)
+    taus = sorted({pr[5] for pr in projections if pr[4] == "exp"})
+    I = np.zeros((N, len(taus)))
+    spikes = [[] for _ in range(N)]
+    queue = []
+    seq = 0
+
+    def v_at(j, t):
+        h = t - tl[j]
+        out = v[j] + bias[j] * h / kappa[j]
+        for c, ts_ in enumerate(taus):
+            out = out + I[j, c] * ts_ * (1 - np.exp(-h / ts_)) / kappa[j]
+        return out
+
+    def advance(j, t):
+        h = t - tl[j]
+        v[j] = v_at(j, t)
+        for c, ts_ in enumerate(taus):
+            I[j, c] *= np.exp(-h / ts_)
+        tl[j] = t
+
+    def fire(j, t):
+        nonlocal seq
+        spikes[j].append(t)
+        for pi, (pre, post, W, d, kind, ts_) in enumerate(projections):
+            if offs[pre] <= j < offs[pre + 1]:
+                heapq.heappush(queue, (t + d, pi, seq, j))
+                seq += 1
+
+    now = 0.0
+    while True:
+        ta = queue[0][0] if queue else np.inf
+        horizon = min(ta, t_end)
+        best_t, best_j = np.inf, -1
+        for j in range(N):
+            tg = np.linspace(now, horizon, grid)
+            g = v_at(j, tg) - delta[j]
+            above = np.flatnonzero(g >= 0)
+            if above.size:
+                k = above[0]
+                tc = tg[0] if k == 0 else brentq(lambda s: v_at(j, s) - delta[j], tg[k - 1], tg[k],
+                                                 xtol=1e-15, rtol=1e-15)
+                if tc < best_t:
+                    best_t, best_j = tc, j
+        if best_j >= 0 and best_t < ta:
+            advance(best_j, best_t)
+            v[best_j] = -delta[best_j]
+            now = best_t
+            fire(best_j, best_t)
+            continue
+        if ta > t_end:
+            break
+        ta, pi, _, src = heapq.heappop(queue)
+        now = ta
+        pre, post, W, d, kind, ts_ = projections[pi]
+        col = src - offs[pre]
+        for r in np.flatnonzero(W[:, col]):
+            j = offs[post] + r
+            advance(j, ta)
+            if kind == "delta":
+                v[j] += W[r, col] / kappa[j]
+                while v[j] >= delta[j]:
+                    fire(j, ta)
+                    v[j] -= 2 * delta[j]
+            else:
+                I[j, taus.index(ts_)] += W[r, col]
+    return [[spikes[j] for j in range(offs[p], offs[p + 1])] for p in range(len(pops))]

@@ -1,0 +1,302 @@
+"""Spiking networks in the event engine: closed forms, an independent reference, stale events."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import tem_sim as ts
+
+from oracle import perfect_v, reference_network
+
+
+def _chain(w1, w2, bias_a=2.0, bias_b=0.0, bias_c=0.0, d1=0.5, d2=0.25):
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=bias_a))
+    net.add_population("b", ts.Neurons(1, bias=bias_b))
+    net.add_population("c", ts.Neurons(1, bias=bias_c))
+    net.connect("a", "b", [[w1]], kernel=ts.Delta(), delay=d1)
+    net.connect("b", "c", [[w2]], kernel=ts.Delta(), delay=d2)
+    return net
+
+
+def test_delta_chain_closed_form():
+    # a fires every 2*kappa*delta/bias = 1; b (no drive) climbs 0.5 per arrival from -1 and fires on
+    # the 4th, 8th, ... arrival; c jumps 2.5 per arrival: fires, and again while v >= delta.
+    out = _chain(0.5, 2.5).run(20.0)
+    np.testing.assert_allclose(out["a"].times, np.arange(1, 21), rtol=1e-15)
+    np.testing.assert_allclose(out["b"].times, np.arange(4, 20, 4) + 0.5, rtol=1e-15)
+    # c: v = -1 -> 1.5 (fire, -0.5) -> 2.0 (fire, 0.0) -> 2.5 (fire, 0.5) -> 3.0 (fire, 1.0 fire, -1.0)
+    expected_c = [4.75, 8.75, 12.75, 16.75, 16.75]
+    np.testing.assert_allclose(out["c"].times, expected_c, rtol=1e-15)
+
+
+def test_delta_chain_with_bias_closed_form():
+    # b has bias 0.5 and receives +0.5 at 1.5, 2.5, ...: v_b(t) = -1 + 0.5 t + 0.5 * #arrivals(t)
+    out = _chain(0.5, 0.0, bias_b=0.5, d1=0.5).run(10.0)
+    tb = out["b"].times
+    # crossing solves -1 + 0.5 t + 0.5 n = 1 between arrivals; by hand: at t=2.5 v = -1+1.25+1.0 = 1.25 -> jump fire
+    # first: n arrivals by t: floor(t - 0.5) for t >= 1.5; v(2.5-) = 0.25 + 0.5 = 0.75; +0.5 at 2.5 -> 1.25: fires at 2.5
+    assert tb[0] == 2.5
+    # after reset v = -0.75 at 2.5; v(t) = -0.75 + 0.5 (t - 2.5) + 0.5 k; arrivals at 3.5 (-0.25+0.5=0.25),
+    # 4.5 (0.75 + 0.5 = 1.25): fires at 4.5; the pattern repeats every 2
+    np.testing.assert_allclose(tb, [2.5, 4.5, 6.5, 8.5], rtol=1e-15)
+
+
+def test_repeated_firing_rule_for_large_jumps():
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=1.0))  # fires at t = 2
+    net.add_population("b", ts.Neurons(1, bias=0.0))
+    net.connect("a", "b", [[5.0]], delay=0.0)  # -1 + 5 = 4: fires at 4, 2 -> twice, ends at 0
+    out = net.run(2.5)
+    assert out["b"].times.tolist() == [2.0, 2.0]
+
+
+def test_exponential_synapse_closed_form():
+    # a fires once in the window, at t = 1 (next at 5); b integrates w exp(-(t - 1 - d)/tau_s):
+    # v_b = -1 + w tau_s (1 - exp(-h/tau_s)) crosses +1 at h = -tau_s log(1 - 2 / (w tau_s))
+    w, tau_s, d = 3.0, 0.8, 0.1
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=0.5, v0=0.5))
+    net.add_population("b", ts.Neurons(1, bias=0.0))
+    net.connect("a", "b", [[w]], kernel=ts.Exponential(tau_s), delay=d)
+    out = net.run(4.0)
+    assert out["a"].times.tolist() == [1.0]
+    h = -tau_s * np.log(1 - 2 / (w * tau_s))
+    np.testing.assert_allclose(out["b"].times, [1.0 + d + h], rtol=1e-13)
+
+
+def test_inhibitory_arrival_cancels_predicted_crossing():
+    # b alone would fire at t = 2; an inhibitory arrival at 1.5 (-1.0) postpones it to 3.0
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=0.2, v0=0.9))  # fires at 0.5, then at 10.5
+    net.add_population("b", ts.Neurons(1, bias=1.0))
+    net.connect("a", "b", [[-1.0]], delay=1.0)
+    out = net.run(3.2)
+    assert out["b"].times[0] == pytest.approx(3.0, rel=1e-15)
+    assert 2.0 not in out["b"].times.tolist()
+
+
+def test_excitatory_arrival_advances_predicted_crossing():
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=2.0, v0=0.0))  # fires at 0.5
+    net.add_population("b", ts.Neurons(1, bias=1.0))
+    net.connect("a", "b", [[0.5]], delay=0.5)  # at t = 1: v = 0 + 0.5 -> crossing at 1.5 instead of 2
+    out = net.run(1.9)
+    assert out["b"].times.tolist() == [pytest.approx(1.5, rel=1e-15)]
+
+
+def test_stale_events_with_analog_drive_and_exp_synapses():
+    # an oscillating analog drive; inhibition through an exponential synapse must cancel crossings
+    x = ts.FourierSignals.from_one_sided([[0.0, 1.0]], 4.0)
+    net = ts.Network()
+    net.add_population("inh", ts.Neurons(1, bias=4.0))
+    net.add_population("b", ts.Neurons(1, bias=1.0))
+    net.connect_input("x", "b", [[1.0]])
+    net.connect("inh", "b", [[-20.0]], kernel=ts.Exponential(0.2), delay=0.0)
+    out = net.run(10.0, {"x": x})
+    free = ts.encode(x, [[1.0]], ts.Neurons(1, bias=1.0), 10.0)
+    assert out["b"].count < free.count
+    # dense check: between b's spikes, v_b < delta (simulate v by the closed form of all inputs)
+    tin = out["inh"].times
+    tb = out["b"].times
+    grid = np.linspace(0, 10.0, 200001)
+    u_int = perfect_v(x.coefficients[0], 4.0, 1.0, 1.0, 0.0, 0.0, grid)  # int (x + b)
+    syn = np.zeros_like(grid)
+    for s in tin:
+        h = np.clip(grid - s, 0, None)
+        syn += -20.0 * 0.2 * (1 - np.exp(-h / 0.2))
+    v = -1 + u_int + syn - 2 * np.searchsorted(tb, grid, side="left")
+    assert v.max() < 1 + 1e-9
+    # and at every spike of b, v reaches threshold
+    for s in tb:
+        k = np.searchsorted(grid, s)
+        assert abs(v[k - 1] - 1) < 1e-3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_networks_match_independent_reference(seed):
+    rng = np.random.default_rng(seed)
+    pops = [dict(n=3, kappa=1.0, delta=1.0, bias=rng.uniform(0.8, 2.5, 3)),
+            dict(n=4, kappa=0.7, delta=0.6, bias=rng.uniform(-0.2, 0.8, 4)),
+            dict(n=3, kappa=1.3, delta=0.9, bias=rng.uniform(0.0, 1.0, 3))]
+    projs = []
+    for (pre, post, kind, tau_s) in [(0, 1, "delta", None), (1, 2, "exp", 0.4), (2, 1, "delta", None),
+                                     (0, 2, "exp", 0.9), (1, 1, "delta", None)]:
+        W = rng.normal(0, 0.6, (pops[post]["n"], pops[pre]["n"])) * (rng.random((pops[post]["n"], pops[pre]["n"])) < 0.7)
+        projs.append((pre, post, W, float(rng.uniform(0.05, 0.6)), kind, tau_s))
+    t_end = 6.0
+    ref = reference_network(pops, projs, t_end)
+    net = ts.Network()
+    names = ["p0", "p1", "p2"]
+    for name, p in zip(names, pops):
+        net.add_population(name, ts.Neurons(p["n"], kappa=p["kappa"], delta=p["delta"], bias=p["bias"]))
+    for pre, post, W, d, kind, tau_s in projs:
+        net.connect(names[pre], names[post], W, kernel=ts.Delta() if kind == "delta" else ts.Exponential(tau_s),
+                    delay=d)
+    out = net.run(t_end)
+    total = 0
+    for name, rp in zip(names, ref):
+        got = out[name].trains()
+        for j, (g, r) in enumerate(zip(got, rp)):
+            assert len(g) == len(r), f"{name}[{j}]: {g} vs {r}"
+            np.testing.assert_allclose(g, r, atol=1e-9, rtol=0)
+            total += len(g)
+    assert total >= 15
+
+
+def test_per_connection_delays():
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=2.0))  # spikes at 1, 2, ...
+    net.add_population("b", ts.Neurons(3, bias=0.0))
+    net.connect("a", "b", [[2.0], [2.0], [2.0]], delay=[[0.1], [0.2], [0.3]])
+    out = net.run(1.5)
+    assert out["b"].times.tolist() == [1.1, 1.2, 1.3]
+    assert out["b"].indices.tolist() == [0, 1, 2]
+
+
+def test_two_layer_forward_pass_through_network_matches_manual_composition():
+    rng = np.random.default_rng(4)
+    x = ts.FourierSignals.random_paper(2, 10, 10.0, seed=rng)
+    W1, W2 = rng.random((2, 2)), rng.random((4, 2))
+    hid = ts.Neurons(2, kappa=10.0, delta=1.0, bias=10.0)
+    outn = ts.Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
+    kern = ts.PeriodicLowpass(10.0, 7, first=4)
+    net = ts.Network()
+    net.add_population("hidden", hid)
+    net.add_population("out", outn)
+    net.connect_input("x", "hidden", W1)
+    net.connect("hidden", "out", W2, kernel=kern)
+    res = net.run(30.0, {"x": x})
+    # manual: encode hidden, keep 4 spikes each, lowpass, mix by W2, encode output
+    h = ts.encode(x, W1, hid, 30.0)
+    assert res["hidden"] == h
+    h4 = h.first(4)
+    C = np.array([kern.coefficients(h4.neuron(i)) for i in range(2)])
+    y = ts.FourierSignals(W2 @ C, 10.0)
+    manual = ts.encode(y, np.eye(4), outn, 30.0)
+    assert res["out"].allclose(manual, rtol=1e-12, atol=1e-12)
+    assert res["out"].count > 30
+
+
+def test_encode_is_the_simplest_network():
+    x = ts.FourierSignals.random_paper(5, 6, 10.0, seed=3)
+    W = np.random.default_rng(3).random((4, 5))
+    nrn = ts.Neurons(4, bias=0.5)
+    net = ts.Network()
+    net.add_population("layer", nrn)
+    net.connect_input("x", "layer", W)
+    assert net.run(40.0, {"x": x})["layer"] == ts.encode(x, W, nrn, 40.0)
+
+
+def test_traces_match_closed_form():
+    x = ts.FourierSignals.random_paper(2, 4, 10.0, seed=5)
+    W = np.array([[0.5, 0.2]])
+    net = ts.Network()
+    net.add_population("n", ts.Neurons(1, bias=0.3))
+    net.connect_input("x", "n", W)
+    rec = np.linspace(0.0, 5.0, 101)
+    res = net.run(5.0, {"x": x}, record_times=rec)
+    tr = res.traces["n"][:, 0]
+    spikes = res["n"].times
+    y = x.mix(W)
+    v = perfect_v(y.coefficients[0], 10.0, 0.3, 1.0, 0.0, -1.0, rec) - 2 * np.searchsorted(spikes, rec, side="left")
+    np.testing.assert_allclose(tr, v, atol=1e-9)
+    assert tr.max() < 1.0
+
+
+def test_bit_for_bit_repeat_recurrent():
+    net = _recurrent(300, seed=1)
+    a = net.run(2.0)["p"]
+    b = net.run(2.0)["p"]
+    assert a == b and a.count > 1000
+
+
+def _recurrent(n, seed, w_exc=0.1, w_inh=-0.4, k=20):
+    rng = np.random.default_rng(seed)
+    rows = np.repeat(np.arange(n), k)
+    cols = rng.integers(0, n, n * k)
+    w = np.where(rng.random(n * k) < 0.8, w_exc, w_inh)
+    W = sp.csr_matrix((w, (rows, cols)), shape=(n, n))
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(n, bias=20.0 * (1 + 0.1 * np.sin(np.arange(n)))))
+    net.connect("p", "p", W, delay=0.1)
+    return net
+
+
+def test_runaway_activity_hits_max_spikes():
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(2, bias=1.0))
+    net.connect("p", "p", [[0.0, 3.0], [3.0, 0.0]], delay=0.0)  # each spike fires the other at once
+    with pytest.raises(ts.SimulationLimitError, match="max_spikes"):
+        net.run(10.0, max_spikes=10_000)
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda n: n.connect("a", "b", [[1.0]], delay=-0.1), "delay"),
+    (lambda n: n.connect("a", "b", [[1.0, 2.0]]), "weights"),
+    (lambda n: n.connect("a", "b", [[np.nan]]), "weights"),
+    (lambda n: n.connect("a", "b", [[1.0]], kernel="alpha"), "kernel"),
+    (lambda n: n.connect("a", "zzz", [[1.0]]), "post"),
+    (lambda n: n.connect("zzz", "b", [[1.0]]), "pre"),
+    (lambda n: n.connect("a", "b", [[1.0]], delay=np.nan), "delay"),
+    (lambda n: n.connect("a", "a", [[1.0]], kernel=ts.PeriodicLowpass(1.0, 2)), "kernel"),
+    (lambda n: n.add_population("a", ts.Neurons(1)), "name"),
+    (lambda n: n.connect_input("x", "zzz", [[1.0]]), "post"),
+    (lambda n: n.run(1.0, {"nope": ts.FourierSignals([[1.0]], 1.0)}), "inputs"),
+    (lambda n: n.run(-1.0), "t_end"),
+    (lambda n: n.run(1.0, record_times=[0.5, 0.1]), "record_times"),
+])
+def test_bad_network_input(call, name):
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=1.0))
+    net.add_population("b", ts.Neurons(1))
+    with pytest.raises(ValueError, match=name):
+        call(net)
+
+
+def test_missing_declared_input_and_lowpass_cycle():
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=1.0))
+    net.add_population("b", ts.Neurons(1, bias=1.0))
+    net.connect_input("x", "a", [[1.0]])
+    with pytest.raises(ValueError, match="inputs"):
+        net.run(1.0)
+    net.connect("a", "b", [[1.0]], kernel=ts.PeriodicLowpass(1.0, 1))
+    net.connect("b", "a", [[1.0]], kernel=ts.PeriodicLowpass(1.0, 1))
+    with pytest.raises(ValueError, match="cycle"):
+        net.run(1.0, {"x": ts.FourierSignals([[1.0]], 1.0)})
+
+
+def test_ctrl_c_interrupts_a_network_run():
+    code = textwrap.dedent("""
+        import sys, numpy as np, scipy.sparse as sp, tem_sim as ts
+        n = 2000
+        rng = np.random.default_rng(0)
+        W = sp.random(n, n, density=0.01, random_state=0, format="csr") * 0.05
+        net = ts.Network()
+        net.add_population("p", ts.Neurons(n, bias=20.0))
+        net.connect("p", "p", W, delay=0.1)
+        print("ready", flush=True)
+        try:
+            net.run(1e7, max_spikes=10**12)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(3)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(1.5)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 5.0
+    assert "interrupted" in out and proc.returncode == 3
