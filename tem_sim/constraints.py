@@ -344,14 +344,13 @@ def check_examples(examples: Any, n_neurons: int | None = None) -> list[tuple[An
 
 # --------------------------------------------------------------------------- neuron rows
 
-def _jump_mask(times: np.ndarray, inputs: Any, tol: float) -> np.ndarray:
-    """Spikes triggered by a delta arrival (or repeated at the same instant)."""
+def _jump_mask(times: np.ndarray, arr: np.ndarray | None, tol: float) -> np.ndarray:
+    """Spikes triggered by a delta arrival (sorted ``arr``) or repeated at the same instant."""
     jump = np.zeros(times.size, dtype=bool)
     if times.size == 0:
         return jump
     jump[1:] = np.diff(times) <= tol * np.maximum(1.0, np.abs(times[1:]))
-    if isinstance(inputs, SpikeInput) and isinstance(inputs.kernel, Delta):
-        arr = inputs.all_arrivals()
+    if arr is not None:
         if arr.size:
             k = np.clip(np.searchsorted(arr, times), 1, arr.size - 1) if arr.size > 1 else np.zeros(times.size, int)
             near = np.minimum(np.abs(arr[k] - times), np.abs(arr[np.maximum(k - 1, 0)] - times))
@@ -458,11 +457,11 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
 
     per = [dict(A=[], r=[], kind=[], length=[], example=[], G=[], h=[], n_spikes=0) for _ in sel]
     for e, (inp, st) in enumerate(ex):
-        order, off = st._index()
         segs_eq, segs_in = [], []
+        arrivals = inp.all_arrivals() if isinstance(inp, SpikeInput) and isinstance(inp.kernel, Delta) else None
         for q, j in enumerate(sel):
-            times = st.times[order[off[j]:off[j + 1]]]
-            jump = _jump_mask(times, inp, jump_tol)
+            times = st.neuron(int(j))
+            jump = _jump_mask(times, arrivals, jump_tol)
             eq, ineq = _intervals(times, jump, st.t_stop, float(neurons.kappa[j]), float(neurons.delta[j]),
                                   float(neurons.bias[j]), float(neurons.v0[j]), float(lam_all[j]),
                                   inequalities, n_points, margin)

@@ -183,6 +183,10 @@ def decode(spikes: SpikeTrains, weights: Any, neurons: Neurons, period: float, n
     if method not in ("auto", "lstsq", "osqp"):
         raise ValidationError("method", method, "one of 'auto', 'lstsq', 'osqp'")
     lasso = as_scalar("lasso", lasso, nonnegative=True)
+    ridge = as_scalar("ridge", ridge, nonnegative=True)
+    rcond = as_scalar("rcond", rcond, nonnegative=True)
+    if osqp_settings is not None and not isinstance(osqp_settings, dict):
+        raise ValidationError("osqp_settings", osqp_settings, "a dict of OSQP settings")
     constrained = lasso > 0 or bool(inequalities)
     if method == "lstsq" and constrained:
         raise ValidationError("method", method, "'osqp' or 'auto' when lasso or inequalities are used")
