@@ -3,22 +3,37 @@
 An integrate-and-fire neuron is a time encoding machine: each spike time is a
 linear constraint on its weights. tem_sim simulates networks of such neurons
 exactly (a compiled, event-driven engine), learns their weights from spike
-times (sparse QPs solved with OSQP), and decodes signals from spikes.
+times (sparse QPs solved with OSQP, one per neuron), learns two-layer
+networks by recovering the hidden spikes from the output spikes
+(finite-rate-of-innovation methods), and decodes signals from spikes.
 """
+from .constraints import SpikeInput
+from .decoding import DecodeResult, decode, decode_drive
 from .engine import encode
 from .exceptions import (IdentifiabilityWarning, SimulationLimitError, SolverError, TemSimError,
                          ValidationError)
+from .fri import FRIResult, fri_recover
 from .kernels import Delta, Exponential, PeriodicLowpass
 from .network import Network, RunResult
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
+from .training import FitResult, fit_layer
+from .twolayer import (Alignment, TwoLayerReport, TwoLayerResult, align_to_truth, fit_two_layer,
+                       simulate_two_layer)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    # simulation
     "encode", "Network", "RunResult",
-    "FourierSignals", "Neurons", "SpikeTrains",
+    # data types
+    "FourierSignals", "Neurons", "SpikeTrains", "SpikeInput",
     "Delta", "Exponential", "PeriodicLowpass",
+    # training and decoding
+    "fit_layer", "FitResult", "decode", "decode_drive", "DecodeResult",
+    "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
+    "fri_recover", "FRIResult",
+    # errors
     "TemSimError", "ValidationError", "SimulationLimitError", "SolverError", "IdentifiabilityWarning",
 ]
