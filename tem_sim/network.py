@@ -20,7 +20,7 @@ every further ``2 delta`` it is above threshold (the repeated-firing rule).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
@@ -30,7 +30,7 @@ from ._validation import as_float_array, as_scalar
 from .engine import (DEFAULT_MAX_SPIKES, check_max_spikes, check_t_end, lower_neurons,
                      simulate_lowered)
 from .exceptions import ValidationError
-from .kernels import Delta, Exponential, Kernel, PeriodicLowpass, as_kernel
+from .kernels import Exponential, Kernel, PeriodicLowpass, as_kernel
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains

@@ -153,3 +153,24 @@ def reference_network(pops, projections, t_end, grid=4001):
             else:
                 I[j, taus.index(ts_)] += W[r, col]
     return [[spikes[j] for j in range(offs[p], offs[p + 1])] for p in range(len(pops))]
+
+
+def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
+    """Run ``code`` in a fresh interpreter, send SIGINT once it prints ``ready``, after ``wait`` s.
+
+    Returns (seconds from SIGINT to exit, stdout, return code).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout.readline().strip() == "ready"
+    time.sleep(wait)
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    return time.monotonic() - t0, out, proc.returncode

@@ -1,12 +1,7 @@
 """Spiking networks in the event engine: closed forms, an independent reference, stale events."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import textwrap
-import time
 
 import numpy as np
 import pytest
@@ -14,7 +9,7 @@ import scipy.sparse as sp
 
 import tem_sim as ts
 
-from oracle import perfect_v, reference_network
+from oracle import interrupt_after, perfect_v, reference_network
 
 
 def _chain(w1, w2, bias_a=2.0, bias_b=0.0, bias_c=0.0, d1=0.5, d2=0.25):
@@ -291,12 +286,6 @@ def test_ctrl_c_interrupts_a_network_run():
             print("interrupted", flush=True)
             sys.exit(3)
     """)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(1.5)
-    t0 = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
-    assert time.monotonic() - t0 < 5.0
-    assert "interrupted" in out and proc.returncode == 3
+    elapsed, out, rc = interrupt_after(code, wait=1.5)
+    assert elapsed < 5.0
+    assert "interrupted" in out and rc == 3
