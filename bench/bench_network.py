@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -190,6 +191,14 @@ PEER_CONFIGS = [
 ]
 
 
+COLD_MEANING = {
+    "brian2-cython": "first build + run in the process; includes Cython compilation when Brian2's cache is empty",
+    "brian2-standalone": "C++ code generation and compilation",
+    "nest-iaf_psc_delta": "first Create + Connect + Simulate",
+    "nest-iaf_psc_delta_ps": "first Create + Connect + Simulate",
+}
+
+
 def _save(net: dict, path: Path) -> None:
     np.savez(path, **net)
 
@@ -220,6 +229,8 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
     k_avg = n_edges / N
 
     tem_rate, tem_note = None, ""
+    tem_walls: list[float] = []
+    spikes = 0
     reason = _tem_available()
     if reason is None:
         try:
@@ -227,21 +238,25 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
             nw = _tem_network(net)
             t_build = time.perf_counter() - tb
             tc = time.perf_counter()
-            st = _tem_run(nw, t_end)
+            spikes = _tem_run(nw, t_end).count
             cold = time.perf_counter() - tc
-            spikes = st.count
-            wall, walls = _median_fresh(net, t_end, 3 if quick else 5)
-            tem_rate = spikes * k_avg / wall
-            tem_note = (f"tem_sim: {spikes} spikes ({spikes / N / t_end:.1f} per neuron per unit), run "
-                        f"{wall:.3f} s (median of warm runs on freshly built networks; first run {cold:.3f} s, "
-                        f"build {t_build:.2f} s)")
+            tem_walls += _fresh_walls(net, t_end, 3 if quick else 5)
         except Exception as exc:
             reason = f"tem_sim network run failed: {type(exc).__name__}: {exc}"
-    if reason is not None:
-        tem_note = f"tem_sim row SKIPPED: {reason}"
+
+    def tem_summary() -> tuple[float | None, str]:
+        if reason is not None:
+            return None, f"tem_sim row SKIPPED: {reason}"
+        wall = statistics.median(tem_walls)
+        return spikes * k_avg / wall, (
+            f"tem_sim: {spikes} spikes ({spikes / N / t_end:.1f} per neuron per unit), run {wall:.3f} s "
+            f"(median of {len(tem_walls)} warm runs on freshly built networks, interleaved with the peers' "
+            f"runs; range {min(tem_walls):.3f}-{max(tem_walls):.3f} s; first run {cold:.3f} s, "
+            f"build {t_build:.2f} s)")
 
     rows = []
     if not peers:
+        tem_rate, tem_note = tem_summary()
         rows.append(row(f"{label}: synaptic events/s", "events/s", tem_rate, None, None, None,
                         tem_note + f"; peers not run (add --peers); graph generation {t_graph:.2f} s"))
         return rows
@@ -249,11 +264,17 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
     npz = workdir / "recurrent.npz"
     _save(net, npz)
     reps = "1" if quick else "3"
+    results = []
     for name, script, extra in PEER_CONFIGS:
         if problem:
             res, why = None, problem
         else:
             res, why = _run_peer(script, ["--net", str(npz), "--repeats", reps] + extra, timeout=900)
+            if reason is None:   # tem_sim again right after each peer: both see the same machine load
+                tem_walls.extend(_fresh_walls(net, t_end, 1 if quick else 2))
+        results.append((name, res, why))
+    tem_rate, tem_note = tem_summary()
+    for name, res, why in results:
         if res is None:
             rows.append(row(f"{label}: synaptic events/s", "events/s", tem_rate, name, None, None,
                             f"{name} SKIPPED: {why}. {tem_note}"))
@@ -262,24 +283,27 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
         ratio = tem_rate / prate if (tem_rate and prate) else None
         settings = (f"dt={res.get('dt_ms')} ms" if "dt_ms" in res else
                     f"resolution={res.get('resolution_ms')} ms, t_ref={res.get('t_ref_ms')} ms, 1 thread")
+        extra_note = ""
+        if res.get("binary_wall_s"):
+            extra_note = (f"; warm = Brian2's own timer of the network run, the whole binary (synapse creation, "
+                          f"file I/O) took {statistics.median(res['binary_wall_s']):.3f} s")
         rows.append(row(f"{label}: synaptic events/s", "events/s", tem_rate, name, prate, ratio,
                         f"{name} {res.get('version')}: {res['spikes']} spikes "
                         f"({res['spikes'] / N / t_end:.1f} per neuron per unit), warm {res['wall_s']:.3f} s "
-                        f"(median of {len(res['walls_s'])}), cold {res.get('cold_s', float('nan')):.2f} s "
-                        f"(first build+compile/run), {settings}. {tem_note}"))
+                        f"(median of {len(res['walls_s'])}){extra_note}, cold {res.get('cold_s', float('nan')):.2f} s "
+                        f"({COLD_MEANING[name]}), {settings}. {tem_note}"))
     return rows
 
 
-def _median_fresh(net: dict, t_end: float, repeats: int) -> tuple[float, list[float]]:
-    """Median run time over ``repeats`` networks built afresh (construction not timed)."""
+def _fresh_walls(net: dict, t_end: float, repeats: int) -> list[float]:
+    """Run times of ``repeats`` networks built afresh (construction not timed)."""
     walls = []
     for _ in range(repeats):
         nw = _tem_network(net)
         t0 = time.perf_counter()
         _tem_run(nw, t_end)
         walls.append(time.perf_counter() - t0)
-    walls.sort()
-    return walls[len(walls) // 2], walls
+    return walls
 
 
 def _accuracy_rows(peers: bool, workdir: Path) -> list[dict]:

@@ -87,7 +87,7 @@ def fmt_ratio(x) -> str:
         return "-"
     if isinstance(x, float) and math.isinf(x):
         return "inf"
-    return f"{x:.3g}x" if x < 1000 else f"{x:,.0f}x"
+    return f"{x:.3g}x" if x < 1e5 else f"{x:.1e}x"
 
 
 def print_table(rows: list[dict], out=sys.stdout) -> None:
@@ -138,8 +138,10 @@ def main(argv=None) -> int:
     except Exception as exc:  # the benches will report the failure row by row
         header["tem_sim"] = f"import failed: {exc}"
     if not args.json:
+        load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        header["load_1min"] = load1
         print(f"tem_sim bench  (python {header['python']}, numpy {header['numpy']}, "
-              f"{header['cpus']} cpus, tem_sim {header['tem_sim']})")
+              f"{header['cpus']} cpus, load average {load1:.2f}, tem_sim {header['tem_sim']})")
         print("BLAS pinned to 1 thread with threadpoolctl; peers run with OMP/OPENBLAS/MKL_NUM_THREADS=1 "
               "and one NEST thread. Figures are medians of warm runs measured in this run; "
               "ratio = how many times better tem_sim is.\n", flush=True)
