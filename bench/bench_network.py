@@ -250,8 +250,8 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
         wall = statistics.median(tem_walls)
         return spikes * k_avg / wall, (
             f"tem_sim: {spikes} spikes ({spikes / N / t_end:.1f} per neuron per unit), run {wall:.3f} s "
-            f"(median of {len(tem_walls)} warm runs on freshly built networks, interleaved with the peers' "
-            f"runs; range {min(tem_walls):.3f}-{max(tem_walls):.3f} s; first run {cold:.3f} s, "
+            f"(median of {len(tem_walls)} warm runs on freshly built networks"
+            f"{', interleaved with the peers' if peers else ''}; range {min(tem_walls):.3f}-{max(tem_walls):.3f} s; first run {cold:.3f} s, "
             f"build {t_build:.2f} s)")
 
     rows = []
