@@ -1,0 +1,577 @@
+"""The paper's three experiments (Adam, ICASSP 2022, arXiv 2110.06735), reproduced.
+
+Each figure is a grid of independent cells (Figures 1 and 2: one run per
+cell; Figure 3: 50 runs per duration). Every run draws its weights and
+inputs from its own generator, ``numpy.random.default_rng(SeedSequence([seed,
+figure, *key]))``, where ``key`` holds the run's grid values (not its
+position in the grid), so a cell gives the same numbers in the quick and the
+full grid, serially or over any number of processes.
+
+The published numbers ship as package data (``tem_sim/data/*.json``);
+:func:`compare` puts every cell beside the paper's.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Sequence, TextIO
+
+import numpy as np
+
+from ._validation import as_int
+from .exceptions import IdentifiabilityWarning, ValidationError
+
+FIGURES = ("fig1", "fig2", "fig3")
+PAPER_FILES = {"fig1": "fig1_one_layer_examples_vs_duration.json",
+               "fig2": "fig2_one_layer_examples_vs_noise.json",
+               "fig3": "fig3_two_layers_vs_duration.json"}
+
+PERIOD = 10.0          # T of the inputs and of the Figure 3 kernel
+N_COMPONENTS = 10      # n of the paper's convention
+FIG1_EXAMPLES = list(range(1, 10))
+FIG1_DURATIONS = list(range(1, 15))
+FIG2_EXAMPLES = [1, 2, 4, 8, 16, 32, 64]
+FIG2_LEVELS = [1e-5, 3.15e-5, 1e-4, 3.15e-4, 1e-3, 3.15e-3, 1e-2, 3.15e-2, 1e-1]
+FIG2_LABELS = ["100dB", "90dB", "80dB", "70dB", "60dB", "50dB", "40dB", "30dB", "20dB"]
+FIG2_DURATION = 10.0
+FIG3_DURATIONS = list(range(10, 40, 2))
+FIG3_RUNS = 50
+FIG3_EXAMPLES = 2
+
+QUICK = {"fig1": {"examples": [1, 2, 3, 5, 9], "durations": [5, 10, 14]},
+         "fig2": {"examples": [1, 4, 16, 64], "levels": [1e-5, 1e-3, 1e-1]},
+         "fig3": {"durations": [20, 26, 28, 34, 38], "runs": 8}}
+
+#: Two errors are "equal" when their ratio is within this factor.
+EQUAL_FACTOR = 1.1
+
+
+# --------------------------------------------------------------------------- paper data
+def paper_data(figure: str) -> dict:
+    """The paper's published numbers for ``figure`` (package data).
+
+    Parameters
+    ----------
+    figure : {"fig1", "fig2", "fig3"}
+
+    Returns
+    -------
+    dict
+        The JSON content (grids and errors, see its ``description``).
+    """
+    _check_figure(figure)
+    text = resources.files("tem_sim").joinpath("data", PAPER_FILES[figure]).read_text()
+    return json.loads(text)
+
+
+def _check_figure(figure: str) -> None:
+    if figure not in FIGURES:
+        raise ValidationError("figure", figure, f"one of {list(FIGURES)} or 'all'")
+
+
+# --------------------------------------------------------------------------- progress
+class Progress:
+    """A progress bar with an estimate of the time left, or nothing.
+
+    Parameters
+    ----------
+    total : int
+        Number of steps.
+    label : str
+        Shown before the bar.
+    enabled : bool or None
+        None (default): only when ``stream`` is a terminal.
+    stream : file, default sys.stderr
+    """
+
+    def __init__(self, total: int, label: str = "", enabled: bool | None = None,
+                 stream: TextIO | None = None) -> None:
+        self.total = max(int(total), 1)
+        self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled = enabled
+        self.done = 0
+        self.t0 = time.perf_counter()
+        self._last = 0.0
+
+    def update(self, n: int = 1) -> None:
+        """Advance by ``n`` steps and redraw (at most ten times a second)."""
+        self.done += n
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._last < 0.1 and self.done < self.total:
+            return
+        self._last = now
+        frac = self.done / self.total
+        elapsed = now - self.t0
+        eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
+        width = 30
+        bar = "#" * int(width * frac) + "." * (width - int(width * frac))
+        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} "
+                          f"{_fmt_time(elapsed)} elapsed, ETA {_fmt_time(eta)} ")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Finish the line."""
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _fmt_time(s: float) -> str:
+    if not math.isfinite(s):
+        return "--:--"
+    s = int(round(s))
+    return f"{s // 60:d}:{s % 60:02d}"
+
+
+# --------------------------------------------------------------------------- runs (picklable, top level)
+def _rng(seed: int, figure: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, figure, *key]))
+
+
+def _one_layer_examples(rng: np.random.Generator, n_examples: int, duration: float):
+    from .engine import encode
+    from .neurons import Neurons
+    from .signals import FourierSignals
+
+    W = rng.random((5, 20))
+    nrn = Neurons(5, kappa=1.0, delta=1.0, bias=1.0)
+    ex = []
+    for _ in range(n_examples):
+        x = FourierSignals.random_paper(20, N_COMPONENTS, PERIOD, seed=rng)
+        ex.append((x, encode(x, W, nrn, float(duration))))
+    return W, nrn, ex
+
+
+def _fit_summary(fit: Any, W: np.ndarray) -> dict:
+    return {"error": float(np.linalg.norm(fit.weights - W)),
+            "identifiable": bool(fit.identifiable.all()),
+            "min_rank": int(fit.rank.min()),
+            "n_unknowns": int(W.shape[1]),
+            "max_condition": float(fit.condition.max())}
+
+
+def fig1_cell(task: tuple[int, int, int]) -> dict:
+    """One Figure 1 cell: ``(seed, n_examples, duration)`` -> error and identifiability."""
+    from .training import fit_layer
+
+    seed, n_examples, duration = task
+    W, nrn, ex = _one_layer_examples(_rng(seed, 1, n_examples, duration), n_examples, duration)
+    fit = fit_layer(ex, nrn, warn=False)
+    return {"examples": n_examples, "duration": duration,
+            "n_spikes": int(sum(st.count for _, st in ex)), **_fit_summary(fit, W)}
+
+
+def add_paper_noise(spikes: Any, level: float, rng: np.random.Generator) -> Any:
+    """The paper's spike-time noise: Gaussian, std ``level * ||diff(t_j)||_2 / len(diff(t_j))`` per neuron.
+
+    Noisy times are clipped to the observation window and re-sorted.
+
+    Parameters
+    ----------
+    spikes : SpikeTrains
+    level : float
+        Relative noise level (``>= 0``).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    SpikeTrains
+    """
+    from .spikes import SpikeTrains
+
+    if not (level >= 0 and math.isfinite(level)):
+        raise ValidationError("level", level, "a finite number >= 0")
+    times, idx = [], []
+    for j in range(spikes.n_neurons):
+        t = spikes.neuron(j)
+        d = np.diff(t)
+        sd = level * float(np.linalg.norm(d)) / d.size if d.size else 0.0
+        times.append(np.clip(t + sd * rng.standard_normal(t.size), spikes.t_start, spikes.t_stop))
+        idx.append(np.full(t.size, j))
+    return SpikeTrains(np.concatenate(times), np.concatenate(idx), spikes.n_neurons,
+                       spikes.t_start, spikes.t_stop)
+
+
+def fig2_cell(task: tuple[int, int, int]) -> dict:
+    """One Figure 2 cell: ``(seed, n_examples, level_index)`` -> error and identifiability."""
+    from .training import fit_layer
+
+    seed, n_examples, li = task
+    level = FIG2_LEVELS[li]
+    rng = _rng(seed, 2, n_examples, li)
+    W, nrn, ex = _one_layer_examples(rng, n_examples, FIG2_DURATION)
+    noisy = [(x, add_paper_noise(st, level, rng)) for x, st in ex]
+    fit = fit_layer(noisy, nrn, warn=False)
+    return {"examples": n_examples, "noise_level": level, "label": FIG2_LABELS[li],
+            "n_spikes": int(sum(st.count for _, st in ex)), **_fit_summary(fit, W)}
+
+
+def fig3_run(task: tuple[int, int, int]) -> dict:
+    """One Figure 3 run: ``(seed, duration, run)`` -> errors of W1 and W2 in both norms."""
+    from .kernels import PeriodicLowpass
+    from .neurons import Neurons
+    from .signals import FourierSignals
+    from .twolayer import align_to_truth, fit_two_layer, simulate_two_layer
+
+    seed, duration, run = task
+    rng = _rng(seed, 3, duration, run)
+    hid = Neurons(2, kappa=10.0, delta=1.0, bias=10.0)
+    out = Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
+    kernel = PeriodicLowpass(PERIOD, 7, first=4)
+    W1, W2 = rng.random((2, 2)), rng.random((4, 2))
+    xs = [FourierSignals.random_paper(2, N_COMPONENTS, PERIOD, seed=rng) for _ in range(FIG3_EXAMPLES)]
+    outs = [simulate_two_layer(x, W1, W2, hid, out, kernel, float(duration))[1] for x in xs]
+    fit_seed = int(rng.integers(2**62))
+    res = fit_two_layer(xs, outs, hid, out, 2, kernel, seed=fit_seed, warn=False)
+    row = {"duration": duration, "run": run, "success": bool(res.report.success),
+           "reason": res.report.reason, "n_output_spikes": int(sum(o.count for o in outs))}
+    if np.all(np.isfinite(res.W1)) and np.all(np.isfinite(res.W2)):
+        row.update({k: float(v) for k, v in align_to_truth(res, W1, W2).errors.items()})
+    else:
+        row.update({k: float("nan") for k in ("W1_fro", "W1_one", "W2_fro", "W2_one")})
+    return row
+
+
+# --------------------------------------------------------------------------- execution
+def _init_worker() -> None:
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # the env variables above still apply to BLAS loaded later
+        return
+    threadpool_limits(1)
+    warnings.simplefilter("ignore", IdentifiabilityWarning)
+
+
+def run_tasks(fn: Callable[[Any], dict], tasks: Sequence[Any], jobs: int = 1,
+              progress: Progress | None = None) -> list[dict]:
+    """Run ``fn`` on every task, serially (``jobs == 1``) or over ``jobs`` processes.
+
+    Parameters
+    ----------
+    fn : callable
+        A picklable top-level function.
+    tasks : sequence
+    jobs : int, default 1
+    progress : Progress, optional
+
+    Returns
+    -------
+    list of dict
+        The results in the order of ``tasks``.
+    """
+    jobs = as_int("jobs", jobs, minimum=1)
+    out: list[dict] = []
+    if jobs == 1:
+        try:
+            from threadpoolctl import threadpool_limits
+            limiter: Any = threadpool_limits(1)
+        except ImportError:
+            limiter = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", IdentifiabilityWarning)
+                for t in tasks:
+                    out.append(fn(t))
+                    if progress:
+                        progress.update()
+        finally:
+            if limiter is not None:
+                limiter.restore_original_limits()
+        return out
+    chunk = max(1, len(tasks) // (jobs * 16))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as ex:
+        for r in ex.map(fn, tasks, chunksize=chunk):
+            out.append(r)
+            if progress:
+                progress.update()
+    return out
+
+
+@dataclass
+class FigureResult:
+    """Numbers of one reproduced figure.
+
+    Attributes
+    ----------
+    figure : str
+        ``"fig1"``, ``"fig2"`` or ``"fig3"``.
+    rows : list of dict
+        One dict per cell (Figures 1, 2) or per run (Figure 3).
+    grid : dict
+        The grid's axes.
+    seed : int
+        The seed of every draw.
+    quick : bool
+    seconds : float
+        Wall time.
+    jobs : int
+    comparison : dict
+        Filled by :func:`compare`.
+    """
+
+    figure: str
+    rows: list
+    grid: dict
+    seed: int
+    quick: bool
+    seconds: float
+    jobs: int
+    comparison: dict = field(default_factory=dict)
+
+    def error_grid(self) -> np.ndarray:
+        """Figures 1 and 2: the error heatmap, rows = examples, columns = duration or noise level."""
+        if self.figure == "fig3":
+            raise ValidationError("figure", self.figure, "'fig1' or 'fig2' for an error grid")
+        rk, ck = ("examples", "duration") if self.figure == "fig1" else ("examples", "noise_level")
+        rows, cols = self.grid[rk], self.grid[ck]
+        g = np.full((len(rows), len(cols)), np.nan)
+        for r in self.rows:
+            g[rows.index(r[rk]), cols.index(r[ck])] = r["error"]
+        return g
+
+    def summary(self) -> list[dict]:
+        """Figure 3: per duration, success fraction and quartiles (failed runs count as +inf)."""
+        if self.figure != "fig3":
+            raise ValidationError("figure", self.figure, "'fig3' for a per-duration summary")
+        out = []
+        for D in self.grid["duration"]:
+            runs = [r for r in self.rows if r["duration"] == D]
+            s = {"duration": D, "runs": len(runs), "success": float(np.mean([r["success"] for r in runs]))}
+            for k in ("W1_one", "W1_fro", "W2_fro", "W2_one"):
+                v = np.array([r[k] for r in runs], dtype=float)
+                v = np.where(np.isfinite(v), v, np.inf)
+                q = np.quantile(v, [0.25, 0.5, 0.75], method="inverted_cdf")
+                s.update({f"q25_{k}": float(q[0]), f"median_{k}": float(q[1]), f"q75_{k}": float(q[2])})
+            out.append(s)
+        return out
+
+
+def run_figure(figure: str, *, quick: bool = False, jobs: int = 1, seed: int = 0,
+               progress: bool | None = None) -> FigureResult:
+    """Run one of the paper's experiments.
+
+    Parameters
+    ----------
+    figure : {"fig1", "fig2", "fig3"}
+    quick : bool, default False
+        The small grid of :data:`QUICK` instead of the paper's.
+    jobs : int, default 1
+        Worker processes (BLAS pinned to one thread in each).
+    seed : int, default 0
+        Seeds every draw (see the module docstring).
+    progress : bool or None
+        Show a progress bar (None: on a terminal only).
+
+    Returns
+    -------
+    FigureResult
+    """
+    _check_figure(figure)
+    jobs = as_int("jobs", jobs, minimum=1)
+    seed = as_int("seed", seed, minimum=0)
+    if figure == "fig1":
+        ex = QUICK["fig1"]["examples"] if quick else FIG1_EXAMPLES
+        ds = QUICK["fig1"]["durations"] if quick else FIG1_DURATIONS
+        grid = {"examples": list(ex), "duration": list(ds)}
+        fn, tasks = fig1_cell, [(seed, e, d) for e in ex for d in ds]
+    elif figure == "fig2":
+        ex = QUICK["fig2"]["examples"] if quick else FIG2_EXAMPLES
+        lv = QUICK["fig2"]["levels"] if quick else FIG2_LEVELS
+        grid = {"examples": list(ex), "noise_level": list(lv),
+                "label": [FIG2_LABELS[FIG2_LEVELS.index(v)] for v in lv], "duration": FIG2_DURATION}
+        fn, tasks = fig2_cell, [(seed, e, FIG2_LEVELS.index(v)) for e in ex for v in lv]
+    else:
+        ds = QUICK["fig3"]["durations"] if quick else FIG3_DURATIONS
+        n_runs = QUICK["fig3"]["runs"] if quick else FIG3_RUNS
+        grid = {"duration": list(ds), "runs": n_runs, "examples": FIG3_EXAMPLES}
+        fn, tasks = fig3_run, [(seed, d, r) for d in ds for r in range(n_runs)]
+    bar = Progress(len(tasks), figure, enabled=progress)
+    t0 = time.perf_counter()
+    try:
+        rows = run_tasks(fn, tasks, jobs, bar)
+    finally:
+        bar.close()
+    res = FigureResult(figure, rows, grid, seed, quick, time.perf_counter() - t0, jobs)
+    res.comparison = compare(res)
+    return res
+
+
+# --------------------------------------------------------------------------- comparison
+def _verdict(ours: float, paper: float) -> str:
+    if not np.isfinite(ours):
+        return "worse"
+    r = ours / paper
+    if r < 1 / EQUAL_FACTOR:
+        return "better"
+    if r > EQUAL_FACTOR:
+        return "worse"
+    return "equal"
+
+
+def compare(result: FigureResult) -> dict:
+    """Compare every cell with the paper's published number.
+
+    A cell is *identifiable* when the trainer says the data determine the
+    weights (Figures 1, 2: every neuron's system has full rank; Figure 3: at
+    least half the runs of the duration succeed, so the median is finite).
+    Only identifiable cells count for the claim that tem_sim is at or below
+    the paper; the others are listed with their largest error (they must stay
+    bounded).
+
+    Parameters
+    ----------
+    result : FigureResult
+
+    Returns
+    -------
+    dict
+        ``cells`` (one dict per compared cell: key, ours, paper, ratio
+        ours/paper, verdict, identifiable) and ``counts`` per group
+        (``identifiable``, ``not_identifiable``): better, equal, worse, and
+        ``factor``, the geometric mean of paper/ours.
+    """
+    paper = paper_data(result.figure)
+    cells = []
+    if result.figure in ("fig1", "fig2"):
+        ck = "duration" if result.figure == "fig1" else "noise_level"
+        pcols = paper["cols_duration"] if result.figure == "fig1" else paper["cols_noise_level"]
+        for r in result.rows:
+            i = paper["rows_num_examples"].index(r["examples"])
+            j = pcols.index(r[ck])
+            p = float(paper["error"][i][j])
+            cells.append({"key": {"examples": r["examples"], ck: r[ck]}, "quantity": "W_fro",
+                          "ours": r["error"], "paper": p, "identifiable": r["identifiable"]})
+    else:
+        for s in result.summary():
+            c = paper["cols_duration"].index(s["duration"])
+            ident = s["success"] >= 0.5
+            for q, pk in (("W1_one", "median_W1"), ("W2_fro", "median_W2")):
+                cells.append({"key": {"duration": s["duration"]}, "quantity": f"median_{q}",
+                              "ours": s[f"median_{q}"], "paper": float(paper[pk][c]),
+                              "identifiable": bool(ident and np.isfinite(s[f"median_{q}"]))})
+    for c in cells:
+        c["ratio"] = c["ours"] / c["paper"] if np.isfinite(c["ours"]) else float("inf")
+        c["verdict"] = _verdict(c["ours"], c["paper"])
+    counts = {}
+    for name, sel in (("identifiable", True), ("not_identifiable", False)):
+        group = [c for c in cells if c["identifiable"] == sel]
+        finite = [c for c in group if np.isfinite(c["ours"])]
+        factor = (math.exp(np.mean([math.log(c["paper"] / max(c["ours"], 1e-300)) for c in finite]))
+                  if finite else float("nan"))
+        counts[name] = {"cells": len(group), "better": sum(c["verdict"] == "better" for c in group),
+                        "equal": sum(c["verdict"] == "equal" for c in group),
+                        "worse": sum(c["verdict"] == "worse" for c in group), "factor": factor,
+                        "max_ours": max((c["ours"] for c in group), default=float("nan"))}
+    return {"cells": cells, "counts": counts, "equal_factor": EQUAL_FACTOR}
+
+
+def format_comparison(result: FigureResult, detail: bool = True) -> str:
+    """A text table of :func:`compare`'s output (cell by cell when ``detail``)."""
+    comp = result.comparison or compare(result)
+    lines = [f"{result.figure}: {'quick' if result.quick else 'full'} grid, seed {result.seed}, "
+             f"{result.seconds:.1f} s on {result.jobs} process(es)"]
+    if detail:
+        lines.append(f"  {'cell':34s} {'tem_sim':>10s} {'paper':>10s} {'ours/paper':>11s}  verdict")
+        for c in comp["cells"]:
+            key = ", ".join(f"{k}={v:g}" for k, v in c["key"].items())
+            key = f"{c['quantity']} {key}" if result.figure == "fig3" else key
+            tag = c["verdict"] if c["identifiable"] else f"{c['verdict']} (not identifiable)"
+            lines.append(f"  {key:34s} {c['ours']:10.2e} {c['paper']:10.2e} {c['ratio']:11.2e}  {tag}")
+    for name, k in comp["counts"].items():
+        if k["cells"] == 0:
+            continue
+        lines.append(f"  {name.replace('_', ' ')} cells: {k['cells']}: {k['better']} better, {k['equal']} equal, "
+                     f"{k['worse']} worse; geometric mean paper/tem_sim = {k['factor']:.3g}x; "
+                     f"largest tem_sim error {k['max_ours']:.2e}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- output
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_jsonable(x) for x in v]
+    if isinstance(v, (np.floating, float)):
+        v = float(v)
+        return v if math.isfinite(v) else repr(v)   # "inf"/"nan": valid JSON
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def write_outputs(result: FigureResult, out: str | os.PathLike, *, figure: bool = True) -> list[Path]:
+    """Write ``<fig>.csv``, ``<fig>.json`` (and ``<fig>_summary.csv`` for Figure 3) and the PNG.
+
+    Parameters
+    ----------
+    result : FigureResult
+    out : path
+        Output folder (created).
+    figure : bool, default True
+        Also write the PNG (needs matplotlib; skipped when it is missing).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    name = result.figure
+    p = out / f"{name}.csv"
+    _write_csv(p, result.rows)
+    written.append(p)
+    doc = {"figure": name, "seed": result.seed,
+           "seeding": "numpy.random.default_rng(SeedSequence([seed, figure_number, *grid_values]))",
+           "quick": result.quick, "grid": result.grid, "seconds": result.seconds, "jobs": result.jobs,
+           "python": platform.python_version(), "numpy": np.__version__,
+           "rows": result.rows, "comparison": result.comparison}
+    if name == "fig3":
+        doc["summary"] = result.summary()
+        p = out / "fig3_summary.csv"
+        _write_csv(p, doc["summary"])
+        written.append(p)
+    from . import __version__
+    doc["tem_sim"] = __version__
+    p = out / f"{name}.json"
+    p.write_text(json.dumps(_jsonable(doc), indent=1))
+    written.append(p)
+    if figure:
+        try:
+            from . import plot
+            written.append(plot.save_figure(result, out / f"{name}.png"))
+        except ImportError:
+            pass
+    return written
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=keys)
+        w.writeheader()
+        for r in rows:
+            w.writerow(r)
