@@ -313,8 +313,13 @@ cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, doubl
     return x
 
 
-cdef void schedule(Net* net, Py_ssize_t j) noexcept nogil:
-    """Search neuron j's next threshold crossing from its search point and update the heap."""
+cdef inline void schedule(Net* net, Py_ssize_t j) noexcept nogil:
+    schedule_from(net, j, False, 0.0, 0.0, 0.0)
+
+
+cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv1, double K1) noexcept nogil:
+    """Search neuron j's next threshold crossing from its search point and update the heap.
+    With ``known``, (v1, dv1, K1) are the state's values at the search point (saves one evaluation)."""
     cdef double t = net.search_from[j]
     cdef double t_end = net.t_end
     cdef double v, dv, K, F, g, hs, hl, disc, den, lo, hi, vr, dvr, Kr, Fr, P, x
@@ -347,7 +352,12 @@ cdef void schedule(Net* net, Py_ssize_t j) noexcept nogil:
     tol = _tol(net, j)
     for step in range(MAX_STEPS_PER_SEARCH):
         net.n_steps += 1
-        eval_state(net, j, t, &v, &dv, &K, &F)
+        if known and step == 0:
+            v = v1
+            dv = dv1
+            K = K1
+        else:
+            eval_state(net, j, t, &v, &dv, &K, &F)
         g = v - delt
         if g >= -tol:
             net.ev_kind[j] = EV_CROSS
@@ -562,8 +572,8 @@ cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
 
 cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ssize_t* rec_idx,
                   Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
-    cdef Py_ssize_t item, j, r = 0, n_ev = 0
-    cdef double t
+    cdef Py_ssize_t item, j, c, r = 0, n_ev = 0
+    cdef double t, v, dv, K, F
     cdef int rc
     while True:
         item = net.heap[0]
@@ -585,13 +595,22 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
         else:
             j = item - net.P
             if net.ev_kind[j] == EV_CROSS:
-                advance(net, j, t)
+                # state at the crossing, then the reset; the derivative after the reset follows
+                # from the one before (perfect: unchanged; leaky: shifted by r (v + delta)), and the
+                # curvature bound stays valid (|v| is delta on both sides)
+                eval_state(net, j, t, &v, &dv, &K, &F)
+                for c in range(net.C):
+                    if net.I[j * net.C + c] != 0.0:
+                        net.I[j * net.C + c] *= exp(-net.exp_rtau[c] * (t - net.tl[j]))
+                net.Fl[j] = F
+                net.tl[j] = t
                 net.vl[j] = -net.delta[j]
+                dv = dv + net.rtau[j] * (v + net.delta[j])
                 rc = fire(net, j, t)
                 if rc != 0:
                     return rc
                 net.search_from[j] = t
-                schedule(net, j)
+                schedule_from(net, j, True, -net.delta[j], dv, K)
             else:
                 net.search_from[j] = t
                 schedule(net, j)
