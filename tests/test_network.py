@@ -289,3 +289,31 @@ def test_ctrl_c_interrupts_a_network_run():
     elapsed, out, rc = interrupt_after(code, wait=1.5)
     assert elapsed < 5.0
     assert "interrupted" in out and rc == 3
+
+
+def test_leaky_neuron_with_exponential_synapse_closed_form():
+    # one arrival at t0 = 1 + d into a leaky neuron with bias b:
+    # v(t) = P + (v(t0) - P) e^{-h/tau} + (w/kappa) (e^{-h/tau_s} - e^{-h/tau}) / (1/tau - 1/tau_s)
+    from scipy.optimize import brentq
+
+    kappa, delta, b, tau, w, tau_s, d = 0.8, 0.5, 0.3, 1.5, 2.0, 0.4, 0.2
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=0.5, v0=0.5))  # fires once, at t = 1
+    net.add_population("b", ts.Neurons(1, kappa=kappa, delta=delta, bias=b, tau=tau))
+    net.connect("a", "b", [[w]], kernel=ts.Exponential(tau_s), delay=d)
+    rec = np.linspace(0.0, 4.0, 81)
+    res = net.run(4.0, record_times=rec)
+    P = b * tau / kappa  # 0.5625 > delta: b would also fire on its own, late
+    t0 = 1.0 + d
+
+    def v(t):
+        t = np.asarray(t, dtype=float)
+        base = P + (-delta - P) * np.exp(-t / tau)
+        h = np.clip(t - t0, 0, None)
+        syn = (w / kappa) * (np.exp(-h / tau_s) - np.exp(-h / tau)) / (1 / tau - 1 / tau_s)
+        return base + np.where(t >= t0, syn, 0.0)
+
+    t_cross = brentq(lambda t: v(t) - delta, t0, 4.0, xtol=1e-15)
+    assert res["b"].times[0] == pytest.approx(t_cross, rel=1e-12)
+    before = rec < t_cross
+    np.testing.assert_allclose(res.traces["b"][before, 0], v(rec[before]), atol=1e-12)
