@@ -207,6 +207,16 @@ def add_paper_noise(spikes: Any, level: float, rng: np.random.Generator) -> Any:
                        spikes.t_start, spikes.t_stop)
 
 
+def fig2_fit_options(level: float) -> dict:
+    """Trainer options of Figure 2: rows weighted by inverse jitter variance, rank truncated at the noise level.
+
+    Singular values below ``level * sigma_max`` carry no information at this
+    spike-time noise: the trainer treats them as zero (minimum-norm solution,
+    bounded) and reports the neuron as not identifiable.
+    """
+    return {"row_weights": "jitter", "rcond": max(1e-10, float(level))}
+
+
 def fig2_cell(task: tuple[int, int, int]) -> dict:
     """One Figure 2 cell: ``(seed, n_examples, level_index)`` -> error and identifiability."""
     from .training import fit_layer
@@ -216,7 +226,7 @@ def fig2_cell(task: tuple[int, int, int]) -> dict:
     rng = _rng(seed, 2, n_examples, li)
     W, nrn, ex = _one_layer_examples(rng, n_examples, FIG2_DURATION)
     noisy = [(x, add_paper_noise(st, level, rng)) for x, st in ex]
-    fit = fit_layer(noisy, nrn, warn=False)
+    fit = fit_layer(noisy, nrn, warn=False, **fig2_fit_options(level))
     return {"examples": n_examples, "noise_level": level, "label": FIG2_LABELS[li],
             "n_spikes": int(sum(st.count for _, st in ex)), **_fit_summary(fit, W)}
 
@@ -395,6 +405,7 @@ def run_figure(figure: str, *, quick: bool = False, jobs: int = 1, seed: int = 0
         ex = QUICK["fig2"]["examples"] if quick else FIG2_EXAMPLES
         lv = QUICK["fig2"]["levels"] if quick else FIG2_LEVELS
         grid = {"examples": list(ex), "noise_level": list(lv),
+                "fit_options": "row_weights='jitter', rcond=max(1e-10, level)",
                 "label": [FIG2_LABELS[FIG2_LEVELS.index(v)] for v in lv], "duration": FIG2_DURATION}
         fn, tasks = fig2_cell, [(seed, e, FIG2_LEVELS.index(v)) for e in ex for v in lv]
     else:
