@@ -137,9 +137,9 @@ def main(argv=None) -> int:
         header["tem_sim"] = getattr(tem_sim, "__version__", "?")
     except Exception as exc:  # the benches will report the failure row by row
         header["tem_sim"] = f"import failed: {exc}"
+    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    header["load_1min"] = load1
     if not args.json:
-        load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        header["load_1min"] = load1
         print(f"tem_sim bench  (python {header['python']}, numpy {header['numpy']}, "
               f"{header['cpus']} cpus, load average {load1:.2f}, tem_sim {header['tem_sim']})")
         print("BLAS pinned to 1 thread with threadpoolctl; peers run with OMP/OPENBLAS/MKL_NUM_THREADS=1 "
