@@ -1,0 +1,76 @@
+"""The paper's experiments: noise model, seeding, comparison logic and the numbers behind the figures."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tem_sim import SpikeTrains, ValidationError
+from tem_sim.reproduce import (FigureResult, add_paper_noise, compare, fig2_cell, fig3_run, paper_data,
+                               run_figure)
+
+
+def test_paper_data_ships_with_package():
+    for f, key in (("fig1", "error"), ("fig2", "error"), ("fig3", "median_W2")):
+        assert key in paper_data(f)
+    with pytest.raises(ValidationError, match="figure"):
+        paper_data("fig4")
+
+
+def test_paper_noise_std_per_neuron():
+    t0 = np.arange(1.0, 1001.0)
+    st = SpikeTrains(np.concatenate([t0, t0 * 0.5]), np.r_[np.zeros(1000, int), np.ones(1000, int)], 2,
+                     0.0, 2000.0)
+    noisy = add_paper_noise(st, 1e-3, np.random.default_rng(0))
+    for j, step in ((0, 1.0), (1, 0.5)):
+        expected = 1e-3 * step * math.sqrt(999) / 999
+        dev = noisy.neuron(j) - st.neuron(j)
+        assert abs(dev.std() / expected - 1) < 0.1
+    with pytest.raises(ValidationError, match="level"):
+        add_paper_noise(st, -1.0, np.random.default_rng(0))
+
+
+def test_fig2_cells_bounded_and_shape():
+    low = fig2_cell((0, 64, 0))      # 64 examples, 100 dB
+    high = fig2_cell((0, 4, 8))      # 4 examples, 20 dB
+    one = fig2_cell((0, 1, 4))       # 1 example: not identifiable, stays bounded
+    assert low["identifiable"] and low["error"] < 1e-4       # the paper: about 6e-3
+    assert high["error"] > low["error"]
+    assert not one["identifiable"] and one["error"] < 10     # the paper: about 2e4
+
+
+def test_fig3_run_recovers_both_layers_at_d34():
+    r = fig3_run((0, 34, 0))
+    assert r["success"] and r["W1_one"] < 1e-8 and r["W2_fro"] < 1e-8
+
+
+def test_fig3_run_too_short_is_reported():
+    r = fig3_run((0, 10, 0))
+    assert not r["success"] and r["reason"]
+
+
+def test_comparison_counts_and_factor():
+    res = run_figure("fig1", quick=True, seed=0, progress=False)
+    paper = paper_data("fig1")
+    # replace our errors by 10x the paper's in identifiable cells: all worse, factor 0.1
+    rows = []
+    for r in res.rows:
+        p = paper["error"][r["examples"] - 1][r["duration"] - 1]
+        rows.append({**r, "error": 10 * p})
+    fake = FigureResult("fig1", rows, res.grid, 0, True, 0.0, 1)
+    c = compare(fake)["counts"]["identifiable"]
+    assert c["worse"] == c["cells"] > 0 and c["better"] == 0
+    assert c["factor"] == pytest.approx(0.1)
+    same = FigureResult("fig1", [{**r, "error": r["error"] / 10} for r in rows], res.grid, 0, True, 0.0, 1)
+    assert compare(same)["counts"]["identifiable"]["equal"] == c["cells"]
+
+
+def test_fig3_summary_treats_failures_as_infinite():
+    rows = [{"duration": 10, "run": i, "success": False, "W1_one": np.nan, "W1_fro": np.nan,
+             "W2_fro": np.nan, "W2_one": np.nan} for i in range(3)]
+    res = FigureResult("fig3", rows, {"duration": [10], "runs": 3}, 0, True, 0.0, 1)
+    s = res.summary()[0]
+    assert s["success"] == 0 and math.isinf(s["median_W2_fro"])
+    cells = compare(res)["cells"]
+    assert all(not c["identifiable"] and c["verdict"] == "worse" for c in cells)
