@@ -131,6 +131,8 @@ class NeuronRows:
         ``EQ_E0`` (first spike from ``v0``) or ``EQ_E1`` (between spikes).
     length : ndarray, shape (K,)
         Length of each row's interval.
+    end : ndarray, shape (K,)
+        End of each row's interval (the time of the spike that closes it).
     example : ndarray of int, shape (K,)
         Example each row comes from.
     G : ndarray or csr_matrix, shape (L, n_in)
@@ -145,6 +147,7 @@ class NeuronRows:
     r: np.ndarray
     kind: np.ndarray
     length: np.ndarray
+    end: np.ndarray
     example: np.ndarray
     G: Any
     h: np.ndarray
@@ -455,7 +458,7 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
     inequalities = bool(inequalities)
     lam_all = np.where(neurons.is_leaky, 1.0 / np.where(neurons.is_leaky, neurons.tau, 1.0), 0.0)
 
-    per = [dict(A=[], r=[], kind=[], length=[], example=[], G=[], h=[], n_spikes=0) for _ in sel]
+    per = [dict(A=[], r=[], kind=[], length=[], end=[], example=[], G=[], h=[], n_spikes=0) for _ in sel]
     for e, (inp, st) in enumerate(ex):
         segs_eq, segs_in = [], []
         arrivals = inp.all_arrivals() if isinstance(inp, SpikeInput) and isinstance(inp.kernel, Delta) else None
@@ -491,6 +494,7 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
             d["r"].append(eq[2])
             d["kind"].append(eq[3])
             d["length"].append(eq[4])
+            d["end"].append(eq[1])
             d["example"].append(np.full(eq[2].size, e))
             if inequalities:
                 d["G"].append(L[ci[q]:ci[q + 1]])
@@ -502,7 +506,7 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
         stack = (lambda m: sp.vstack(m, format="csr")) if sparse else np.vstack
         empty = sp.csr_matrix((0, n_in)) if sparse else np.empty((0, n_in))
         out.append(NeuronRows(A=stack(d["A"]), r=np.concatenate(d["r"]), kind=np.concatenate(d["kind"]),
-                              length=np.concatenate(d["length"]), example=np.concatenate(d["example"]),
+                              length=np.concatenate(d["length"]), end=np.concatenate(d["end"]), example=np.concatenate(d["example"]),
                               G=stack(d["G"]) if d["G"] else empty,
                               h=np.concatenate(d["h"]) if d["h"] else np.empty(0), n_spikes=d["n_spikes"]))
     return out

@@ -23,10 +23,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
-from .constraints import NeuronRows, check_examples, layer_rows
+from .constraints import NeuronRows, SpikeInput, check_examples, layer_rows
 from .exceptions import IdentifiabilityWarning, ValidationError
+from .kernels import Exponential, PeriodicLowpass
 from .neurons import Neurons
 from .solvers import DEFAULT_RCOND, INFO_KEYS, solve_lstsq, solve_osqp
 
@@ -112,14 +114,59 @@ def _box(bounds: Any, sign: Any, n_out: int, n_in: int) -> tuple[np.ndarray, np.
     return lo, hi, bool(np.any(np.isfinite(lo)) or np.any(np.isfinite(hi)))
 
 
+def _input_values(inputs: Any, t: np.ndarray) -> np.ndarray:
+    """Values ``x_i(t)`` of every input at the times ``t``, shape (len(t), n_in)."""
+    if isinstance(inputs, SpikeInput):
+        k = inputs.kernel
+        if isinstance(k, PeriodicLowpass):
+            return inputs.to_fourier().sample(t).T
+        out = np.zeros((t.size, inputs.n_inputs))
+        if isinstance(k, Exponential):
+            for i in np.flatnonzero(inputs.spikes.counts()):
+                out[:, i] = k.current(inputs.arrivals(int(i)), t)
+        return out          # Delta: no current between arrivals (crossings happen between them)
+    return inputs.sample(t).T
+
+
+def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
+    """Re-anchor each example's chained equations at t = 0 (running sums of its rows)."""
+    A, r = rows.A, rows.r
+    blocks, rhs = [], []
+    for e in np.unique(rows.example):          # rows of an example are consecutive
+        m = np.flatnonzero(rows.example == e)
+        if sp.issparse(A):
+            k = m.size
+            blocks.append(sp.csr_matrix(np.tril(np.ones((k, k)))) @ A[m])
+        else:
+            blocks.append(np.cumsum(A[m], axis=0))
+        rhs.append(np.cumsum(r[m]))
+    if not blocks:
+        return A, r
+    return (sp.vstack(blocks, format="csr") if sp.issparse(A) else np.vstack(blocks)), np.concatenate(rhs)
+
+
+def _jitter_system(examples: list, j: int, rows: NeuronRows, bias: float, opts: dict):
+    """Feasible GLS for spike-time jitter: cumulative rows weighted by 1 / u(t_k)^2.
+
+    Anchored at ``t = 0``, row ``k`` depends on one spike time only, so jitter
+    ``eps_k`` perturbs it by ``u(t_k) eps_k``, independently of the other rows;
+    the drive ``u`` at the spike times comes from a first unweighted solve.
+    """
+    C, rc = _cumulative(rows)
+    w1, _ = solve_lstsq(C, rc, ridge=opts["ridge"], rcond=opts["rcond"])
+    u = np.empty(rows.n_rows)
+    for e, (inp, _) in enumerate(examples):
+        m = rows.example == e
+        if np.any(m):
+            u[m] = _input_values(inp, rows.end[m]) @ w1 + bias
+    u = np.maximum(np.abs(u), 1e-3 * np.abs(u).max()) if u.size else u
+    S = 1.0 / u ** 2
+    return C, rc, (S / S.mean() if S.size else S)
+
+
 def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
-    if spec is None:
+    if spec is None or spec == "jitter":
         return None
-    if isinstance(spec, str):
-        # spike-time jitter eps moves a row by about u * eps, and the mean drive over an
-        # interval of length h is ~ 2 kappa delta / h: inverse-variance weights ~ h^2
-        w = rows.length ** 2
-        return w / w.mean() if w.size else w
     w = np.asarray(spec(j, rows), dtype=float)
     if w.shape != (rows.n_rows,) or not np.all(np.isfinite(w)) or np.any(w < 0):
         raise ValidationError("row_weights", f"callable returning {w.shape}",
@@ -134,11 +181,14 @@ def _fit_chunk(examples: list, neurons: Neurons, idx: np.ndarray, opts: dict) ->
     out = []
     prev = None
     for j, R in zip(idx, rows):
-        S = _row_weights(opts["row_weights"], int(j), R)
-        if opts["method"] == "lstsq":
-            w, info = solve_lstsq(R.A, R.r, ridge=opts["ridge"], row_weights=S, rcond=opts["rcond"])
+        if opts["row_weights"] == "jitter":
+            A, r, S = _jitter_system(examples, int(j), R, float(neurons.bias[j]), opts)
         else:
-            w, info = solve_osqp(R.A, R.r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][j],
+            A, r, S = R.A, R.r, _row_weights(opts["row_weights"], int(j), R)
+        if opts["method"] == "lstsq":
+            w, info = solve_lstsq(A, r, ridge=opts["ridge"], row_weights=S, rcond=opts["rcond"])
+        else:
+            w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][j],
                                  upper=opts["hi"][j], G=R.G if opts["inequalities"] else None,
                                  h=R.h if opts["inequalities"] else None, row_weights=S,
                                  warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
@@ -180,10 +230,14 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points, margin : int, float
         Points per interval where I1 is imposed, and its slack (see
         :func:`~tem_sim.constraints.layer_rows`).
-    row_weights : None, "interval" or callable, optional
-        Weights of the equality rows: ``"interval"`` weighs each row by its squared
-        interval length (inverse variance under spike-time jitter); a callable
-        ``f(j, rows) -> (n_rows,)`` gives them explicitly.
+    row_weights : None, "jitter" or callable, optional
+        Weights of the equality rows. ``"jitter"`` (perfect neurons) is feasible
+        generalised least squares for noisy spike times: each example's
+        equations are re-anchored at ``t = 0`` (running sums, so each row
+        depends on one spike time and the errors are independent) and weighted
+        by ``1 / u(t_k)^2``, the drive at the spike estimated by a first
+        unweighted solve. A callable ``f(j, rows) -> (n_rows,)`` gives the
+        weights of neuron ``j``'s rows (:class:`~tem_sim.constraints.NeuronRows`) explicitly.
     rcond : float, default 1e-10
         Singular values below ``rcond * sigma_max`` count as zero (numerical rank).
     executor : concurrent.futures.Executor, optional
@@ -234,8 +288,12 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
-    if not (row_weights is None or row_weights == "interval" or callable(row_weights)):
-        raise ValidationError("row_weights", row_weights, "None, 'interval' or a callable f(j, rows)")
+    if not (row_weights is None or (isinstance(row_weights, str) and row_weights == "jitter")
+            or callable(row_weights)):
+        raise ValidationError("row_weights", row_weights, "None, 'jitter' or a callable f(j, rows)")
+    if isinstance(row_weights, str) and np.any(neurons.is_leaky):
+        raise ValidationError("row_weights", row_weights, "None or a callable for leaky neurons "
+                              "('jitter' re-anchors the equations at t = 0, which needs perfect integrators)")
     constrained = boxed or lasso > 0 or bool(inequalities)
     if method == "lstsq" and constrained:
         raise ValidationError("method", method, "'osqp' or 'auto' when bounds, sign, lasso or inequalities are used")
