@@ -93,6 +93,7 @@ cdef struct Net:
     # heap over P + N items: ids 0..P-1 projections, P..P+N-1 neurons
     double* key
     Py_ssize_t* heap
+    double* hkey
     Py_ssize_t* pos
     Py_ssize_t n_items
     Fifo* fifo
@@ -112,48 +113,53 @@ cdef struct Net:
 
 
 # --------------------------------------------------------------------------- heap
-cdef inline bint _less(Net* net, Py_ssize_t a, Py_ssize_t b) noexcept nogil:
-    cdef double ka = net.key[a]
-    cdef double kb = net.key[b]
+cdef inline bint _before(double ka, Py_ssize_t a, double kb, Py_ssize_t b) noexcept nogil:
     return ka < kb or (ka == kb and a < b)
 
 
-cdef inline void _swap(Net* net, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
-    cdef Py_ssize_t a = net.heap[i]
-    cdef Py_ssize_t b = net.heap[j]
-    net.heap[i] = b
-    net.heap[j] = a
-    net.pos[b] = i
-    net.pos[a] = j
-
-
 cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
-    """Set the key of ``item`` and restore the heap order (decrease- or increase-key)."""
+    """Set the key of ``item`` and restore the heap order (decrease- or increase-key).
+
+    The heap keeps each entry's key beside its id (``hkey``) so that sifting reads
+    contiguous memory, and moves a hole instead of swapping."""
     cdef Py_ssize_t i = net.pos[item]
-    cdef Py_ssize_t parent, c, best
+    cdef Py_ssize_t parent, c, best, pid
     cdef Py_ssize_t n = net.n_items
+    cdef double pk, bk
+    cdef Py_ssize_t* heap = net.heap
+    cdef double* hkey = net.hkey
+    cdef Py_ssize_t* pos = net.pos
     net.key[item] = k
-    # sift up
     while i > 0:
         parent = (i - 1) >> 1
-        if _less(net, net.heap[i], net.heap[parent]):
-            _swap(net, i, parent)
+        pk = hkey[parent]
+        pid = heap[parent]
+        if _before(k, item, pk, pid):
+            heap[i] = pid
+            hkey[i] = pk
+            pos[pid] = i
             i = parent
         else:
             break
-    # sift down
     while True:
         c = 2 * i + 1
         if c >= n:
             break
         best = c
-        if c + 1 < n and _less(net, net.heap[c + 1], net.heap[c]):
+        bk = hkey[c]
+        if c + 1 < n and _before(hkey[c + 1], heap[c + 1], bk, heap[c]):
             best = c + 1
-        if _less(net, net.heap[best], net.heap[i]):
-            _swap(net, i, best)
+            bk = hkey[c + 1]
+        if _before(bk, heap[best], k, item):
+            heap[i] = heap[best]
+            hkey[i] = bk
+            pos[heap[i]] = i
             i = best
         else:
             break
+    heap[i] = item
+    hkey[i] = k
+    pos[item] = i
 
 
 # --------------------------------------------------------------------------- neuron state
@@ -577,7 +583,7 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
     cdef int rc
     while True:
         item = net.heap[0]
-        t = net.key[item]
+        t = net.hkey[0]
         while r < n_rec_t and rec_t[r] < t and rec_t[r] <= net.t_end:
             record(net, rec_t[r], traces + r * n_rec_idx, rec_idx, n_rec_idx)
             r += 1
@@ -709,6 +715,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.ev_kind = <int*> malloc(N * sizeof(int))
     net.key = <double*> malloc((P + N) * sizeof(double))
     net.heap = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
+    net.hkey = <double*> malloc((P + N) * sizeof(double))
     net.pos = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
     net.fifo = <Fifo*> malloc(max(P, 1) * sizeof(Fifo))
     net.cap_out = 1024 if max_spikes > 1024 else max(max_spikes, 1)
@@ -725,12 +732,13 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     try:
         if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
                 or net.search_from == NULL or net.ev_kind == NULL or net.key == NULL
-                or net.heap == NULL or net.pos == NULL or net.fifo == NULL
+                or net.heap == NULL or net.hkey == NULL or net.pos == NULL or net.fifo == NULL
                 or net.out_t == NULL or net.out_i == NULL):
             raise MemoryError("tem_sim: cannot allocate the simulation state")
         for i in range(P + N):
             net.key[i] = INFINITY
             net.heap[i] = i
+            net.hkey[i] = INFINITY
             net.pos[i] = i
         with nogil:
             for j in range(N):
@@ -763,7 +771,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 free(net.fifo[p].t)
                 free(net.fifo[p].src)
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
-        free(net.ev_kind); free(net.key); free(net.heap); free(net.pos); free(net.fifo)
+        free(net.ev_kind); free(net.key); free(net.heap); free(net.hkey); free(net.pos); free(net.fifo)
         free(net.out_t); free(net.out_i)
 
 
