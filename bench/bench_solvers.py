@@ -93,3 +93,22 @@ def main():
 
 if __name__ == "__main__":
     main()
+
+
+def run(quick: bool, peers: bool) -> list[dict]:
+    """Rows for bench/run.py: LAPACK least squares beside OSQP's auxiliary-variable form."""
+    problems = [("fig1 neuron: 20 inputs, 5 examples", *analog_problem(20, 5, 0))]
+    if not quick:
+        problems += [("analog: 100 inputs, 20 examples", *analog_problem(100, 20, 1)),
+                     ("spike/delta: 200 inputs, sparse", *spike_problem(200, 2))]
+    rows = []
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name, A, r, w in problems:
+            tl, (wl, _) = best(lambda: solve_lstsq(A, r))
+            ta, (wa, _) = best(lambda: solve_osqp(A, r))
+            rows.append({"benchmark": f"solve {name}", "unit": "s", "tem_sim": tl,
+                         "baseline_name": "OSQP auxiliary form", "baseline": ta, "ratio": ta / tl,
+                         "notes": f"max weight error lstsq {np.abs(wl - w).max():.1e}, "
+                                  f"OSQP {np.abs(wa - w).max():.1e}"})
+    return rows
