@@ -27,7 +27,7 @@ from .neurons import Neurons
 from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, solve_lstsq, solve_osqp
 from .spikes import SpikeTrains
-from .training import fit_layer
+from .training import DEFAULT_IDENT_TOL, fit_layer, rounding_uncertainty, row_rounding_errors
 
 __all__ = ["DecodeResult", "decode_drive", "decode", "real_basis", "coefficients_from_real"]
 
@@ -137,7 +137,8 @@ def decode_drive(spikes: SpikeTrains, neurons: Neurons, period: float, n_harmoni
 def decode(spikes: SpikeTrains, weights: Any, neurons: Neurons, period: float, n_harmonics: int, *,
            method: str = "auto", ridge: float = 0.0, lasso: float = 0.0, inequalities: bool = False,
            n_points: int = 8, margin: float = 0.0, rcond: float = DEFAULT_RCOND,
-           osqp_settings: dict | None = None, warn: bool = True) -> DecodeResult:
+           osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
+           warn: bool = True) -> DecodeResult:
     """Multi-channel TEM decoding: recover a layer's inputs from its spikes and known weights.
 
     The drive of neuron ``j`` is ``sum_i W[j, i] x_i``; the unknowns are the
@@ -158,7 +159,7 @@ def decode(spikes: SpikeTrains, weights: Any, neurons: Neurons, period: float, n
         Highest harmonic ``M`` of the inputs.
     method : {"auto", "lstsq", "osqp"}
         ``"auto"``: LAPACK unless ``lasso`` or ``inequalities`` ask for OSQP.
-    ridge, lasso, inequalities, n_points, margin, rcond, osqp_settings
+    ridge, lasso, inequalities, n_points, margin, rcond, osqp_settings, ident_tol
         As in :func:`~tem_sim.training.fit_layer`.
     warn : bool, default True
         Emit :class:`~tem_sim.exceptions.IdentifiabilityWarning` when the inputs are not determined.
@@ -185,6 +186,7 @@ def decode(spikes: SpikeTrains, weights: Any, neurons: Neurons, period: float, n
     lasso = as_scalar("lasso", lasso, nonnegative=True)
     ridge = as_scalar("ridge", ridge, nonnegative=True)
     rcond = as_scalar("rcond", rcond, nonnegative=True)
+    ident_tol = as_scalar("ident_tol", ident_tol, positive=True, finite=False)
     if osqp_settings is not None and not isinstance(osqp_settings, dict):
         raise ValidationError("osqp_settings", osqp_settings, "a dict of OSQP settings")
     constrained = lasso > 0 or bool(inequalities)
@@ -205,6 +207,13 @@ def decode(spikes: SpikeTrains, weights: Any, neurons: Neurons, period: float, n
                                  settings=osqp_settings)
     info["neuron"] = -1
     info["n_spikes"] = int(spikes.count)
+    if info["identifiable"]:
+        errs = np.concatenate([row_rounding_errors(R, float(neurons.bias[j])) for j, R in enumerate(rows)])
+        info["uncertainty"] = rounding_uncertainty(A, errs, rcond)
+        if info["uncertainty"] > ident_tol * max(1.0, float(np.abs(theta).max(initial=0.0))):
+            info["identifiable"] = False
+    else:
+        info["uncertainty"] = float("inf")
     if warn and not info["identifiable"]:
         warnings.warn(f"inputs not determined by the spikes: rank {info['rank']}/{info['n_unknowns']} "
                       f"from {info['n_rows']} rows; the answer is the minimum-norm one",

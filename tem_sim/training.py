@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
@@ -32,10 +33,15 @@ from .kernels import Exponential, PeriodicLowpass
 from .neurons import Neurons
 from .solvers import DEFAULT_RCOND, INFO_KEYS, solve_lstsq, solve_osqp
 
-__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS"]
+__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "row_rounding_errors",
+           "rounding_uncertainty"]
 
 #: Keys of every per-neuron ``info`` dict of a :class:`FitResult`.
-FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes")
+FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty")
+
+#: Default of ``ident_tol``: weights whose rounding uncertainty exceeds this
+#: (relative to ``max(1, max|w|)``) are reported as not determined.
+DEFAULT_IDENT_TOL = 1e-4
 
 _METHODS = ("auto", "lstsq", "osqp")
 
@@ -50,7 +56,8 @@ class FitResult:
     info : list of dict
         One dict per output neuron with the keys of :data:`FIT_INFO_KEYS`
         (method, status, n_rows, n_inequalities, n_unknowns, rank, condition,
-        residual, identifiable, iterations, polish_status, time, neuron, n_spikes).
+        residual, identifiable, iterations, polish_status, time, neuron, n_spikes,
+        uncertainty: the RMS weight error that rounding the spike times alone causes).
     """
 
     weights: np.ndarray
@@ -112,6 +119,36 @@ def _box(bounds: Any, sign: Any, n_out: int, n_in: int) -> tuple[np.ndarray, np.
         raise ValidationError("bounds", (float(lo[j, i]), float(hi[j, i])),
                               f"feasible together with sign (lower <= upper); violated for weight [{j}, {i}]")
     return lo, hi, bool(np.any(np.isfinite(lo)) or np.any(np.isfinite(hi)))
+
+
+def row_rounding_errors(rows: NeuronRows, bias: float) -> np.ndarray:
+    """Size of each row's error caused by rounding the spike times to double precision.
+
+    A spike time ``t`` is known to about ``eps |t|``; moving it moves the row's
+    balance by the drive there, estimated by the interval's mean ``|drive|``.
+    """
+    h = np.maximum(rows.length, np.finfo(float).tiny)
+    a = rows.end - rows.length
+    drive = (np.abs(rows.r) + abs(bias) * rows.length) / h
+    return np.finfo(float).eps * (np.abs(a) + np.abs(rows.end)) * drive
+
+
+def rounding_uncertainty(A: Any, errors: np.ndarray, rcond: float = DEFAULT_RCOND) -> float:
+    """RMS size of the least-squares weight error caused by independent row errors.
+
+    ``|| pinv(A) diag(errors) ||_F`` computed through an economic QR of ``A``;
+    ``inf`` when ``A`` is rank deficient (the weights are not determined at all).
+    """
+    M = A.toarray() if sp.issparse(A) else np.asarray(A)
+    K, n = M.shape
+    if K < n or n == 0:
+        return float("inf") if n else 0.0
+    Q, R = sla.qr(M, mode="economic", check_finite=False)
+    d = np.abs(np.diag(R))
+    if d.min() <= rcond * d.max():
+        return float("inf")
+    X = sla.solve_triangular(R, (Q * errors[:, None]).T, trans="T", lower=False, check_finite=False)
+    return float(np.linalg.norm(X))
 
 
 def _input_values(inputs: Any, t: np.ndarray) -> np.ndarray:
@@ -196,6 +233,11 @@ def _fit_chunk(examples: list, neurons: Neurons, idx: np.ndarray, opts: dict) ->
             prev = w
         info["neuron"] = int(j)
         info["n_spikes"] = int(R.n_spikes)
+        unc = rounding_uncertainty(R.A, row_rounding_errors(R, float(neurons.bias[j])), opts["rcond"]) \
+            if info["identifiable"] else float("inf")
+        info["uncertainty"] = unc
+        if unc > opts["ident_tol"] * max(1.0, float(np.abs(w).max(initial=0.0))):
+            info["identifiable"] = False
         out.append((w, info))
     return out
 
@@ -205,7 +247,8 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
               inequalities: bool = False, n_points: int = 8, margin: float = 0.0,
               row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = None,
               rcond: float = DEFAULT_RCOND, executor: Executor | None = None, chunk_size: int | None = None,
-              warm_start: bool = True, osqp_settings: dict | None = None, warn: bool = True) -> FitResult:
+              warm_start: bool = True, osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
+              warn: bool = True) -> FitResult:
     """Learn a layer's weights from the inputs and output spike times of examples.
 
     Parameters
@@ -248,6 +291,12 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         Start each OSQP solve from the previous neuron's weights in the same chunk.
     osqp_settings : dict, optional
         Overrides of :data:`tem_sim.solvers.OSQP_DEFAULTS`.
+    ident_tol : float, default 1e-4
+        A neuron is reported identifiable when its system has full numerical rank
+        *and* the weight error that rounding the spike times to double precision
+        alone would cause (``info["uncertainty"]``, an RMS estimate) is at most
+        ``ident_tol * max(1, max|w|)`` -- e.g. an input negligible next to the
+        bias leaves its weight undetermined even at full rank.
     warn : bool, default True
         Emit :class:`~tem_sim.exceptions.IdentifiabilityWarning` for undetermined neurons
         and a ``RuntimeWarning`` for inaccurate OSQP solutions.
@@ -285,6 +334,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     ridge = as_scalar("ridge", ridge, nonnegative=True)
     lasso = as_scalar("lasso", lasso, nonnegative=True)
     rcond = as_scalar("rcond", rcond, nonnegative=True)
+    ident_tol = as_scalar("ident_tol", ident_tol, positive=True, finite=False)
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
@@ -307,7 +357,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         raise ValidationError("executor", executor, "a concurrent.futures.Executor (with .submit) or None")
     opts = dict(method=resolved, ridge=ridge, lasso=lasso, lo=lo, hi=hi, inequalities=bool(inequalities),
                 n_points=n_points, margin=margin, row_weights=row_weights, rcond=rcond,
-                warm_start=bool(warm_start), osqp_settings=osqp_settings)
+                warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol)
     chunks = [np.arange(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
     if executor is None:
         results = [_fit_chunk(ex, neurons, c, opts) for c in chunks]
