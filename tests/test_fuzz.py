@@ -192,12 +192,15 @@ def test_encode_random(case, data):
         nrn = ts.Neurons(W.shape[0], kappa=coerce(data.draw, kappa), delta=coerce(data.draw, delta),
                          bias=coerce(data.draw, bias), v0=v0, tau=tau)
         te = coerce(data.draw, t_end)
-        return nrn, float(np.asarray(te)), ts.encode(x, coerce(data.draw, W), nrn, te, max_spikes=MAX_SPIKES)
+        Wc = coerce(data.draw, W)
+        spikes = ts.encode(x, Wc, nrn, te, max_spikes=MAX_SPIKES)
+        # the oracle sees exactly what encode saw (a float32 W or t_end is a different W or t_end)
+        return nrn, float(np.asarray(te)), np.asarray(Wc, dtype=float), spikes
 
     out = attempt("encode", run)
     if out is not None:
-        nrn, te, spikes = out
-        check_encode(spikes, x, W, nrn, te)
+        nrn, te, Wc, spikes = out
+        check_encode(spikes, x, Wc, nrn, te)
         STATS["encode.spikes_checked"] += spikes.count
 
 
@@ -300,7 +303,9 @@ def check_delta_network(out, pops, conns, t_end):
                 assert v_left <= d + tol, f"{name}[{j}]: v({s!r}-) = {v_left!r} above delta {d!r} (missed spike)"
                 assert v_after < d + tol, f"{name}[{j}]: v({s!r}+) = {v_after!r} left above delta {d!r}"
                 if n_le > n_lt:
-                    assert v_after >= -d - tol, f"{name}[{j}]: spike at {s!r} not justified (v after {v_after!r})"
+                    # inhibitory arrivals at the same instant may be processed after the crossing (zero delay)
+                    late = aw[(at == s) & (aw < 0)].sum()
+                    assert v_after - late >= -d - tol, f"{name}[{j}]: spike at {s!r} not justified (v after {v_after!r})"
 
 
 @st.composite
