@@ -25,10 +25,7 @@ MODULES = sorted(
 OPTIONAL = {"tem_sim.plot": "matplotlib", "tem_sim.interop": None}
 
 # examples known to fail (strict xfail: the mark must go when the docstring is fixed)
-KNOWN_FAILURES = {
-    "tem_sim.kernels": "Exponential docstring: int_0^50 exp(-t/2) dt = 2(1 - e^-25) = 1.999999999972 "
-                       "after round(., 12), the example expects 2.0",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def test_modules_discovered():
