@@ -28,6 +28,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
+import threading
 import time
 import warnings
 from collections import Counter
@@ -60,10 +62,22 @@ def _report():
             json.dump(dict(STATS, total_cases=total), f, indent=1)
 
 
+class Hang(Exception):
+    """A case ran longer than HANG_SECONDS (raised from a SIGALRM handler; the engine polls signals)."""
+
+
+def _alarm(signum, frame):
+    raise Hang(f"a case ran longer than {HANG_SECONDS} s")
+
+
 def attempt(name, fn):
     """Run ``fn``; return its result, or None for a ValueError. Anything else propagates (a crash)."""
     STATS[f"{name}.cases"] += 1
     t0 = time.perf_counter()
+    use_alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if use_alarm:
+        old = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -72,6 +86,10 @@ def attempt(name, fn):
         STATS[f"{name}.value_error"] += 1
         assert str(exc), "a ValueError must carry a message"
         out = None
+    finally:
+        if use_alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
     dt = time.perf_counter() - t0
     STATS[f"{name}.max_ms"] = max(STATS[f"{name}.max_ms"], int(1000 * dt))
     assert dt < HANG_SECONDS, f"{name}: a case took {dt:.1f} s (hang?)"
