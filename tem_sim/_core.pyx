@@ -71,6 +71,7 @@ cdef struct Net:
     const double* ub          # sup |Fourier part of u|
     const double* ubd         # sup |d/dt Fourier part of u|
     const double* pb          # sum |p_m| * 2 (for the rounding tolerance)
+    const double* pbd         # 2 sum |p_m| w_m: bound on the derivative of the steady state (leaky)
     const double* exp_rtau    # C
     # projections
     const double* delay
@@ -250,6 +251,25 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
         K[0] = r * (r * Vb + U / kap) + Ud / kap
 
 
+cdef inline bint _no_currents(Net* net, Py_ssize_t j) noexcept nogil:
+    cdef Py_ssize_t c
+    for c in range(net.C):
+        if net.I[j * net.C + c] != 0.0:
+            return False
+    return True
+
+
+cdef inline double _drive_sup(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """An upper bound of the drive u of neuron j from t on (until its next event)."""
+    cdef double U = net.c0[j] + net.ub[j]
+    cdef Py_ssize_t c
+    cdef double h = t - net.tl[j]
+    for c in range(net.C):
+        if net.I[j * net.C + c] > 0.0:
+            U += net.I[j * net.C + c] * exp(-net.exp_rtau[c] * h)
+    return U
+
+
 cdef inline double _tol(Net* net, Py_ssize_t j) noexcept nogil:
     """Rounding level of the integrator evaluation of neuron j."""
     return 16.0 * EPS * (net.delta[j] + fabs(net.vl[j]) + net.pb[j] / net.kappa[j])
@@ -320,10 +340,11 @@ cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, doubl
 
 
 cdef inline void schedule(Net* net, Py_ssize_t j) noexcept nogil:
-    schedule_from(net, j, False, 0.0, 0.0, 0.0)
+    schedule_from(net, j, False, 0.0, 0.0, 0.0, 0.0)
 
 
-cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv1, double K1) noexcept nogil:
+cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv1, double K1,
+                        double F1) noexcept nogil:
     """Search neuron j's next threshold crossing from its search point and update the heap.
     With ``known``, (v1, dv1, K1) are the state's values at the search point (saves one evaluation)."""
     cdef double t = net.search_from[j]
@@ -362,12 +383,19 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             v = v1
             dv = dv1
             K = K1
+            F = F1
         else:
             eval_state(net, j, t, &v, &dv, &K, &F)
         g = v - delt
         if g >= -tol:
             net.ev_kind[j] = EV_CROSS
             heap_update(net, item, t)
+            return
+        if net.rtau[j] > 0.0 and v < delt and net.tau[j] * _drive_sup(net, j, t) / net.kappa[j] < delt - tol:
+            # leaky: v relaxes towards at most tau sup(u) / kappa, which stays below threshold:
+            # no crossing until the next event (this also spares tiny-tau neurons their tiny steps)
+            net.ev_kind[j] = EV_NONE
+            heap_update(net, item, INFINITY)
             return
         # largest step the quadratic upper bound allows: g + dv h + K h^2 / 2 < 0
         disc = dv * dv - 2.0 * K * g
@@ -376,6 +404,18 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             hs = -2.0 * g / den
         else:
             hs = INFINITY
+        if net.rtau[j] > 0.0 and _no_currents(net, j):
+            # leaky, Fourier drive only: v(t+h) = P(t+h) + e^{-h/tau} (v - P(t)) <= P(t) + |P'| h + max(v - P(t), 0);
+            # a short leak makes |P'| small and this step much longer than the curvature one
+            P = (net.c0[j] * net.tau[j] + F) / net.kappa[j]
+            x = delt - P - (v - P if v > P else 0.0)
+            if x > 0.0:
+                if net.pbd[j] > 0.0:
+                    x = x * net.kappa[j] / net.pbd[j]
+                else:
+                    x = INFINITY
+                if x > hs:
+                    hs = x
         if t + hs > t_end:
             net.ev_kind[j] = EV_NONE
             heap_update(net, item, INFINITY)
@@ -616,7 +656,7 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
                 if rc != 0:
                     return rc
                 net.search_from[j] = t
-                schedule_from(net, j, True, -net.delta[j], dv, K)
+                schedule_from(net, j, True, -net.delta[j], dv, K, F)
             else:
                 net.search_from[j] = t
                 schedule(net, j)
@@ -667,6 +707,11 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         rtau[j] = 1.0 / tau[j] if isfinite(tau[j]) else 0.0
     for c in range(C):
         exp_rtau[c] = 1.0 / exp_tau[c]
+    cdef double[::1] pbd = np.zeros(N)
+    cdef Py_ssize_t m
+    for j in range(N):
+        for m in range(nharm[j]):
+            pbd[j] += 2.0 * sqrt(p_re[j, m] * p_re[j, m] + p_im[j, m] * p_im[j, m]) * omega[j] * (m + 1)
 
     net.N = N
     net.P = P
@@ -687,6 +732,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.ub = &ub[0]
     net.ubd = &ubd[0]
     net.pb = &pb[0]
+    net.pbd = &pbd[0]
     net.exp_rtau = &exp_rtau[0]
     net.delay = &delay[0] if P > 0 else &dummy_d
     net.kind = &kind[0] if P > 0 else &dummy_k
