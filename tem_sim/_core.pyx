@@ -404,7 +404,19 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             hs = -2.0 * g / den
         else:
             hs = INFINITY
-        if net.rtau[j] > 0.0 and _no_currents(net, j):
+        if net.rtau[j] == 0.0 and _no_currents(net, j):
+            # perfect, Fourier drive only: the oscillating part of the integral is bounded by
+            # sup|F| = pb, so v(t+h) - v(t) <= (max(c0, 0) h + pb - F(t)) / kappa; for fast
+            # oscillations this step is far longer than the curvature one
+            x = -net.kappa[j] * g - (net.pb[j] - F)
+            if x > 0.0:
+                if net.c0[j] > 0.0:
+                    x = x / net.c0[j]
+                else:
+                    x = INFINITY
+                if x > hs:
+                    hs = x
+        elif net.rtau[j] > 0.0 and _no_currents(net, j):
             # leaky, Fourier drive only: v(t+h) = P(t+h) + e^{-h/tau} (v - P(t)) <= P(t) + |P'| h + max(v - P(t), 0);
             # a short leak makes |P'| small and this step much longer than the curvature one
             P = (net.c0[j] * net.tau[j] + F) / net.kappa[j]
