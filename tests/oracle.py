@@ -172,5 +172,5 @@ def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
     time.sleep(wait)
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    out, _ = proc.communicate(timeout=90)
     return time.monotonic() - t0, out, proc.returncode

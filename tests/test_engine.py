@@ -293,7 +293,7 @@ def test_ctrl_c_interrupts_a_long_run():
             sys.exit(3)
     """)
     elapsed, out, rc = interrupt_after(code, wait=1.0)
-    assert elapsed < 5.0
+    assert elapsed < 15.0  # generous for a loaded 2-core machine; typically well under 1 s
     assert "interrupted" in out and rc == 3
 
 
