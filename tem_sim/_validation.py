@@ -105,3 +105,14 @@ def rng_from_seed(seed: Any) -> np.random.Generator:
         return np.random.default_rng(seed)
     except (TypeError, ValueError):
         raise ValidationError("seed", seed, "an integer, a SeedSequence or a numpy Generator") from None
+
+
+def check_intervals(a: Any, b: Any, *, ordered: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Coerce interval ends to flat float arrays of equal shape (and ``b >= a`` when ``ordered``)."""
+    a = as_float_array("a", a).ravel()
+    b = as_float_array("b", b).ravel()
+    if a.shape != b.shape:
+        raise ValidationError("b", f"array of shape {b.shape}", f"the shape of a, {a.shape}")
+    if ordered and np.any(b < a):
+        raise ValidationError("b", "an interval with b < a", "b >= a for every interval")
+    return a, b

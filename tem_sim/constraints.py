@@ -23,12 +23,12 @@ side (``2 delta`` each, decayed by the leak).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_float_array, as_int, as_scalar
+from ._validation import as_float_array, as_int, as_scalar, check_intervals
 from .exceptions import ValidationError
 from .kernels import Delta, Exponential, Kernel, PeriodicLowpass, as_kernel
 from .neurons import Neurons
@@ -255,12 +255,7 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
     >>> round(float(interval_rows(x, [0.0], [1.0], tau=1.0)[0, 0]), 12)  # 1 - exp(-1)
     0.632120558829
     """
-    a = as_float_array("a", a).ravel()
-    b = as_float_array("b", b).ravel()
-    if a.shape != b.shape:
-        raise ValidationError("b", f"array of shape {b.shape}", f"the shape of a, {a.shape}")
-    if np.any(b < a):
-        raise ValidationError("b", "an interval with b < a", "b >= a for every interval")
+    a, b = check_intervals(a, b)
     t = as_float_array("tau", tau, finite=False)
     t = np.full(a.size, float(t)) if t.ndim == 0 else t.ravel()
     if t.shape != a.shape or np.any(np.isnan(t)) or np.any(t <= 0):

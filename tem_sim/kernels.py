@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, as_int, as_scalar
+from ._validation import as_float_array, as_int, as_scalar, check_intervals
 from .exceptions import ValidationError
 
 __all__ = ["Kernel", "Delta", "Exponential", "PeriodicLowpass", "as_kernel"]
@@ -64,12 +64,7 @@ class Kernel:
 
 def _prep(arrivals, a, b, weights):
     s = as_float_array("arrivals", arrivals).ravel()
-    a = as_float_array("a", a).ravel()
-    b = as_float_array("b", b).ravel()
-    if a.shape != b.shape:
-        raise ValidationError("b", f"array of shape {b.shape}", f"the shape of a, {a.shape}")
-    if np.any(b < a):
-        raise ValidationError("b", "an interval with b < a", "b >= a for every interval")
+    a, b = check_intervals(a, b)
     w = np.ones_like(s) if weights is None else as_float_array("weights", weights, shape=(s.size,))
     order = np.argsort(s, kind="stable")
     return s[order], w[order], a, b

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, as_int, as_scalar, rng_from_seed
+from ._validation import as_float_array, as_int, as_scalar, check_intervals, rng_from_seed
 from .exceptions import ValidationError
 
 __all__ = ["FourierSignals"]
@@ -210,10 +210,7 @@ class FourierSignals:
         -------
         ndarray of complex, shape (K, 2M+1)
         """
-        a = as_float_array("a", a).ravel()
-        b = as_float_array("b", b).ravel()
-        if a.shape != b.shape:
-            raise ValidationError("b", f"array of shape {b.shape}", f"the shape of a, {a.shape}")
+        a, b = check_intervals(a, b, ordered=False)
         h = b - a
         # midpoint with a reduced modulo T (exact) keeps the phase accurate for large t
         mid = np.mod(a, self._period) + 0.5 * h
