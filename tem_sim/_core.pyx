@@ -251,14 +251,6 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
         K[0] = r * (r * Vb + U / kap) + Ud / kap
 
 
-cdef inline bint _no_currents(Net* net, Py_ssize_t j) noexcept nogil:
-    cdef Py_ssize_t c
-    for c in range(net.C):
-        if net.I[j * net.C + c] != 0.0:
-            return False
-    return True
-
-
 cdef inline double _drive_sup(Net* net, Py_ssize_t j, double t) noexcept nogil:
     """An upper bound of the drive u of neuron j from t on (until its next event)."""
     cdef double U = net.c0[j] + net.ub[j]
@@ -275,15 +267,10 @@ cdef inline double _tol(Net* net, Py_ssize_t j) noexcept nogil:
     return 16.0 * EPS * (net.delta[j] + fabs(net.vl[j]) + net.pb[j] / net.kappa[j])
 
 
-cdef void advance(Net* net, Py_ssize_t j, double t) noexcept nogil:
-    """Move the stored state of neuron j to time t (no event applied)."""
-    cdef double v, dv, K, F
+cdef inline void store_state(Net* net, Py_ssize_t j, double t, double v, double F) noexcept nogil:
+    """Make (t, v, F) neuron j's stored state, decaying its synaptic currents to t."""
     cdef Py_ssize_t c
-    cdef double h
-    if t == net.tl[j]:
-        return
-    eval_state(net, j, t, &v, &dv, &K, &F)
-    h = t - net.tl[j]
+    cdef double h = t - net.tl[j]
     for c in range(net.C):
         if net.I[j * net.C + c] != 0.0:
             net.I[j * net.C + c] *= exp(-net.exp_rtau[c] * h)
@@ -292,14 +279,26 @@ cdef void advance(Net* net, Py_ssize_t j, double t) noexcept nogil:
     net.tl[j] = t
 
 
-cdef inline bint _is_simple(Net* net, Py_ssize_t j) noexcept nogil:
+cdef void advance(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """Move the stored state of neuron j to time t (no event applied)."""
+    cdef double v, dv, K, F
+    if t == net.tl[j]:
+        return
+    eval_state(net, j, t, &v, &dv, &K, &F)
+    store_state(net, j, t, v, F)
+
+
+cdef inline bint _no_currents(Net* net, Py_ssize_t j) noexcept nogil:
     cdef Py_ssize_t c
-    if net.nharm[j] != 0:
-        return False
     for c in range(net.C):
         if net.I[j * net.C + c] != 0.0:
             return False
     return True
+
+
+cdef inline bint _is_simple(Net* net, Py_ssize_t j) noexcept nogil:
+    """Constant drive: no Fourier part and no synaptic current."""
+    return net.nharm[j] == 0 and _no_currents(net, j)
 
 
 cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, double dv) noexcept nogil:
@@ -630,7 +629,7 @@ cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
 
 cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ssize_t* rec_idx,
                   Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
-    cdef Py_ssize_t item, j, c, r = 0, n_ev = 0
+    cdef Py_ssize_t item, j, r = 0, n_ev = 0
     cdef double t, v, dv, K, F
     cdef int rc
     while True:
@@ -657,12 +656,7 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
                 # from the one before (perfect: unchanged; leaky: shifted by r (v + delta)), and the
                 # curvature bound stays valid (|v| is delta on both sides)
                 eval_state(net, j, t, &v, &dv, &K, &F)
-                for c in range(net.C):
-                    if net.I[j * net.C + c] != 0.0:
-                        net.I[j * net.C + c] *= exp(-net.exp_rtau[c] * (t - net.tl[j]))
-                net.Fl[j] = F
-                net.tl[j] = t
-                net.vl[j] = -net.delta[j]
+                store_state(net, j, t, -net.delta[j], F)
                 dv = dv + net.rtau[j] * (v + net.delta[j])
                 rc = fire(net, j, t)
                 if rc != 0:

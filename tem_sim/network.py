@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_scalar
-from .engine import (DEFAULT_MAX_SPIKES, check_max_spikes, check_t_end, lower_neurons,
+from .engine import (DEFAULT_MAX_SPIKES, LoweredNeurons, check_max_spikes, check_t_end, lower_neurons,
                      simulate_lowered)
 from .exceptions import ValidationError
 from .kernels import Exponential, Kernel, PeriodicLowpass, as_kernel
@@ -439,8 +439,8 @@ def _ordered(result: RunResult, names: list[str]) -> RunResult:
     return out
 
 
-def _concat_lowered(lows):
-    from .engine import LoweredNeurons
+def _concat_lowered(lows: list[LoweredNeurons]) -> LoweredNeurons:
+    """Neurons of several populations as one flat set (Fourier arrays padded to the largest M)."""
     if len(lows) == 1:
         return lows[0]
     M = max(l.a_re.shape[1] for l in lows)
