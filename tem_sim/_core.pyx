@@ -42,12 +42,37 @@ cdef int MAX_REFINE = 100
 cdef Py_ssize_t SIGNAL_CHECK_EVERY = 1 << 14
 
 
+cdef struct Arrival:
+    double t
+    Py_ssize_t src
+
+
 cdef struct Fifo:
-    double* t
-    Py_ssize_t* src
+    Arrival* buf              # ring buffer; cap is 0 or a power of two
     Py_ssize_t head
     Py_ssize_t size
     Py_ssize_t cap
+
+
+cdef struct HeapEntry:
+    double key
+    Py_ssize_t id
+
+
+cdef struct Hot:
+    # A neuron whose integrator has a closed form between arrivals (perfect, constant drive, and only
+    # delta synapses in the network) keeps its whole state here, one cache line per neuron, so that
+    # delivering a spike to it touches one line. The SoA arrays (tl, vl, ev_kind) are not kept up to
+    # date for such a neuron during the loop (record() copies its state back before evaluating it).
+    double tl
+    double vl
+    double c0
+    double kappa
+    double delta
+    double key                # its heap key (mirrors net.key[P + j])
+    int ev                    # EV_NONE / EV_CROSS / EV_CHECK
+    int fast                  # 1: the fields above are the state; 0: use the general path
+    Py_ssize_t pad
 
 
 cdef struct Net:
@@ -91,10 +116,11 @@ cdef struct Net:
     double* I                 # N x C currents at tl
     double* search_from
     int* ev_kind
+    Hot* hot                  # N, 64-byte aligned
+    void* hot_mem
     # heap over P + N items: ids 0..P-1 projections, P..P+N-1 neurons
     double* key
-    Py_ssize_t* heap
-    double* hkey
+    HeapEntry* heap
     Py_ssize_t* pos
     Py_ssize_t n_items
     Fifo* fifo
@@ -118,49 +144,72 @@ cdef inline bint _before(double ka, Py_ssize_t a, double kb, Py_ssize_t b) noexc
     return ka < kb or (ka == kb and a < b)
 
 
-cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
-    """Set the key of ``item`` and restore the heap order (decrease- or increase-key).
-
-    The heap keeps each entry's key beside its id (``hkey``) so that sifting reads
-    contiguous memory, and moves a hole instead of swapping."""
-    cdef Py_ssize_t i = net.pos[item]
-    cdef Py_ssize_t parent, c, best, pid
-    cdef Py_ssize_t n = net.n_items
-    cdef double pk, bk
-    cdef Py_ssize_t* heap = net.heap
-    cdef double* hkey = net.hkey
+cdef inline void sift_up(Net* net, Py_ssize_t item, double k) noexcept nogil:
+    """Move ``item`` towards the root for its new key ``k`` (which must not be later than its old key)."""
+    cdef HeapEntry* heap = net.heap
     cdef Py_ssize_t* pos = net.pos
-    net.key[item] = k
+    cdef Py_ssize_t i = pos[item]
+    cdef Py_ssize_t parent
+    cdef HeapEntry e
     while i > 0:
         parent = (i - 1) >> 1
-        pk = hkey[parent]
-        pid = heap[parent]
-        if _before(k, item, pk, pid):
-            heap[i] = pid
-            hkey[i] = pk
-            pos[pid] = i
+        e = heap[parent]
+        if _before(k, item, e.key, e.id):
+            heap[i] = e
+            pos[e.id] = i
             i = parent
         else:
             break
+    heap[i].key = k
+    heap[i].id = item
+    pos[item] = i
+
+
+cdef inline void sift_down(Net* net, Py_ssize_t item, double k) noexcept nogil:
+    """Move ``item`` towards the leaves for its new key ``k`` (which must not be earlier than its old key)."""
+    cdef HeapEntry* heap = net.heap
+    cdef Py_ssize_t* pos = net.pos
+    cdef Py_ssize_t i = pos[item]
+    cdef Py_ssize_t n = net.n_items
+    cdef Py_ssize_t c
+    cdef HeapEntry a, b
     while True:
         c = 2 * i + 1
         if c >= n:
             break
-        best = c
-        bk = hkey[c]
-        if c + 1 < n and _before(hkey[c + 1], heap[c + 1], bk, heap[c]):
-            best = c + 1
-            bk = hkey[c + 1]
-        if _before(bk, heap[best], k, item):
-            heap[i] = heap[best]
-            hkey[i] = bk
-            pos[heap[i]] = i
-            i = best
+        a = heap[c]
+        if c + 1 < n:
+            b = heap[c + 1]
+            if _before(b.key, b.id, a.key, a.id):
+                a = b
+                c = c + 1
+        if _before(a.key, a.id, k, item):
+            heap[i] = a
+            pos[a.id] = i
+            i = c
         else:
             break
-    heap[i] = item
-    hkey[i] = k
+    heap[i].key = k
+    heap[i].id = item
     pos[item] = i
+
+
+cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
+    """Set the key of ``item`` and restore the heap order (decrease- or increase-key).
+
+    The heap keeps each entry's key beside its id so that sifting reads one slot per
+    level, and moves a hole instead of swapping."""
+    cdef double old = net.key[item]
+    net.key[item] = k
+    if k < old:
+        sift_up(net, item, k)
+    elif k > old:
+        sift_down(net, item, k)
+    elif k == old:
+        net.heap[net.pos[item]].key = k     # same place (the key may differ in the sign of a zero)
+    else:
+        sift_up(net, item, k)               # a NaN: both passes, as a plain update would do
+        sift_down(net, item, k)
 
 
 # --------------------------------------------------------------------------- neuron state
@@ -495,33 +544,31 @@ cdef int push_spike(Net* net, double t, Py_ssize_t j) except -1 nogil:
     return 0
 
 
-cdef int fifo_push(Net* net, Py_ssize_t p, double t, Py_ssize_t src) except -1 nogil:
+cdef int fifo_grow(Fifo* f) except -1 nogil:
+    """Double the ring buffer of a projection's FIFO (capacities stay powers of two)."""
+    cdef Py_ssize_t newcap = 2 * f.cap if f.cap > 0 else 64
+    cdef Py_ssize_t k
+    cdef Arrival* nb = <Arrival*> malloc(newcap * sizeof(Arrival))
+    if nb == NULL:
+        with gil:
+            raise MemoryError("tem_sim: cannot grow a spike queue")
+    for k in range(f.size):
+        nb[k] = f.buf[(f.head + k) & (f.cap - 1)]
+    free(f.buf)
+    f.buf = nb
+    f.head = 0
+    f.cap = newcap
+    return 0
+
+
+cdef inline int fifo_push(Net* net, Py_ssize_t p, double t, Py_ssize_t src) except -1 nogil:
     cdef Fifo* f = &net.fifo[p]
-    cdef Py_ssize_t newcap, k, idx
-    cdef double* nt
-    cdef Py_ssize_t* ns
+    cdef Py_ssize_t idx
     if f.size == f.cap:
-        newcap = 2 * f.cap if f.cap > 0 else 64
-        nt = <double*> malloc(newcap * sizeof(double))
-        ns = <Py_ssize_t*> malloc(newcap * sizeof(Py_ssize_t))
-        if nt == NULL or ns == NULL:
-            free(nt)
-            free(ns)
-            with gil:
-                raise MemoryError("tem_sim: cannot grow a spike queue")
-        for k in range(f.size):
-            idx = (f.head + k) % f.cap
-            nt[k] = f.t[idx]
-            ns[k] = f.src[idx]
-        free(f.t)
-        free(f.src)
-        f.t = nt
-        f.src = ns
-        f.head = 0
-        f.cap = newcap
-    idx = (f.head + f.size) % f.cap
-    f.t[idx] = t
-    f.src[idx] = src
+        fifo_grow(f)
+    idx = (f.head + f.size) & (f.cap - 1)
+    f.buf[idx].t = t
+    f.buf[idx].src = src
     f.size += 1
     if f.size == 1:
         heap_update(net, p, t)
@@ -537,9 +584,7 @@ cdef int fire(Net* net, Py_ssize_t j, double t) except -1 nogil:
         return rc
     for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
         p = net.out_proj[k]
-        rc = fifo_push(net, p, t + net.delay[p], j)
-        if rc != 0:
-            return rc
+        fifo_push(net, p, t + net.delay[p], j)
     return 0
 
 
@@ -562,42 +607,83 @@ cdef inline void defer(Net* net, Py_ssize_t j) noexcept nogil:
         net.ev_kind[j] = EV_CHECK
 
 
+# --------------------------------------------------------------------------- fast neurons
+cdef inline double fast_next(Hot* h, double t_end) noexcept nogil:
+    """Next threshold crossing of a fast neuron from its stored state, or INFINITY when there is
+    none by t_end (the arithmetic of schedule_from's closed form for a perfect integrator)."""
+    cdef double x
+    if h.c0 > 0.0:
+        x = h.tl + h.kappa * (h.delta - h.vl) / h.c0
+        if x <= t_end:
+            return x
+    return INFINITY
+
+
+cdef inline void fast_key(Net* net, Hot* h, Py_ssize_t item, double x) noexcept nogil:
+    """Make x (from fast_next) the exact heap key of a fast neuron."""
+    h.ev = EV_CROSS if x < INFINITY else EV_NONE
+    if x < h.key:
+        sift_up(net, item, x)
+    elif x > h.key:
+        sift_down(net, item, x)
+    else:
+        net.heap[net.pos[item]].key = x
+    h.key = x
+
+
+cdef int fast_fire_while_above(Net* net, Hot* h, Py_ssize_t j, double t) except -1 nogil:
+    cdef int rc
+    while h.vl >= h.delta:
+        rc = fire(net, j, t)
+        if rc != 0:
+            return rc
+        h.vl -= 2.0 * h.delta
+    return 0
+
+
 cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     """Deliver the spike at the head of projection p's FIFO to all its targets."""
     cdef Fifo* f = &net.fifo[p]
-    cdef double t = f.t[f.head]
-    cdef Py_ssize_t src = f.src[f.head]
+    cdef double t = f.buf[f.head].t
+    cdef Py_ssize_t src = f.buf[f.head].src
     cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
-    cdef Py_ssize_t k, tgt
+    cdef Py_ssize_t k, tgt, k0, k1
+    cdef Py_ssize_t P = net.P
     cdef double w
+    cdef double t_end = net.t_end
     cdef int rc
     cdef int kd = net.kind[p]
     cdef Py_ssize_t ch = net.chan[p]
-    f.head = (f.head + 1) % f.cap
+    cdef Hot* hot = net.hot
+    cdef Hot* h
+    cdef const Py_ssize_t* targets = net.targets
+    cdef const double* weights = net.weights
+    f.head = (f.head + 1) & (f.cap - 1)
     f.size -= 1
     if f.size > 0:
-        heap_update(net, p, f.t[f.head])
+        heap_update(net, p, f.buf[f.head].t)
     else:
         heap_update(net, p, INFINITY)
     net.n_deliveries += 1
-    for k in range(net.indptr[row], net.indptr[row + 1]):
-        tgt = net.targets[k]
-        w = net.weights[k]
-        if kd == K_DELTA and net.C == 0 and net.nharm[tgt] == 0 and net.rtau[tgt] == 0.0:
+    k0 = net.indptr[row]
+    k1 = net.indptr[row + 1]
+    for k in range(k0, k1):
+        tgt = targets[k]
+        w = weights[k]
+        h = &hot[tgt]
+        if h.fast:
             # perfect integrator with constant drive: closed form throughout
-            net.vl[tgt] += (net.c0[tgt] * (t - net.tl[tgt]) + w) / net.kappa[tgt]
-            net.tl[tgt] = t
-            if net.vl[tgt] >= net.delta[tgt]:
-                rc = fire_while_above(net, tgt, t)
+            h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
+            h.tl = t
+            if h.vl >= h.delta:
+                rc = fast_fire_while_above(net, h, tgt, t)
                 if rc != 0:
                     return rc
-                net.search_from[tgt] = t
-                schedule(net, tgt)
+                fast_key(net, h, P + tgt, fast_next(h, t_end))
             elif w > 0.0:
-                net.search_from[tgt] = t
-                schedule(net, tgt)
-            elif w < 0.0:
-                defer(net, tgt)
+                fast_key(net, h, P + tgt, fast_next(h, t_end))
+            elif w < 0.0 and h.ev != EV_NONE:
+                h.ev = EV_CHECK     # the key stays a lower bound (see defer)
             continue
         advance(net, tgt, t)
         if kd == K_DELTA:
@@ -613,7 +699,7 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
         else:
             net.search_from[tgt] = t
             schedule(net, tgt)
-    net.n_syn_events += net.indptr[row + 1] - net.indptr[row]
+    net.n_syn_events += k1 - k0
     return 0
 
 
@@ -623,6 +709,9 @@ cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
     cdef double v, dv, K, F
     for k in range(n_rec_idx):
         j = rec_idx[k]
+        if net.hot[j].fast:
+            net.tl[j] = net.hot[j].tl
+            net.vl[j] = net.hot[j].vl
         eval_state(net, j, t, &v, &dv, &K, &F)
         row[k] = v
 
@@ -632,9 +721,10 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
     cdef Py_ssize_t item, j, r = 0, n_ev = 0
     cdef double t, v, dv, K, F
     cdef int rc
+    cdef Hot* h
     while True:
-        item = net.heap[0]
-        t = net.hkey[0]
+        item = net.heap[0].id
+        t = net.heap[0].key
         while r < n_rec_t and rec_t[r] < t and rec_t[r] <= net.t_end:
             record(net, rec_t[r], traces + r * n_rec_idx, rec_idx, n_rec_idx)
             r += 1
@@ -651,7 +741,17 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
                 return rc
         else:
             j = item - net.P
-            if net.ev_kind[j] == EV_CROSS:
+            h = &net.hot[j]
+            if h.fast:
+                if h.ev == EV_CROSS:
+                    # at the crossing v = delta exactly: reset to -delta and fire
+                    h.vl = -h.delta
+                    h.tl = t
+                    rc = fire(net, j, t)
+                    if rc != 0:
+                        return rc
+                fast_key(net, h, item, fast_next(h, net.t_end))
+            elif net.ev_kind[j] == EV_CROSS:
                 # state at the crossing, then the reset; the derivative after the reset follows
                 # from the one before (perfect: unchanged; leaky: shifted by r (v + delta)), and the
                 # curvature bound stays valid (|v| is delta on both sides)
@@ -766,9 +866,10 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.search_from = <double*> malloc(N * sizeof(double))
     net.ev_kind = <int*> malloc(N * sizeof(int))
     net.key = <double*> malloc((P + N) * sizeof(double))
-    net.heap = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
-    net.hkey = <double*> malloc((P + N) * sizeof(double))
+    net.heap = <HeapEntry*> malloc((P + N) * sizeof(HeapEntry))
     net.pos = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
+    net.hot_mem = malloc(N * sizeof(Hot) + 64)
+    net.hot = <Hot*> ((<size_t> net.hot_mem + 63) & ~(<size_t> 63))
     net.fifo = <Fifo*> malloc(max(P, 1) * sizeof(Fifo))
     net.cap_out = 1024 if max_spikes > 1024 else max(max_spikes, 1)
     net.out_t = <double*> malloc(net.cap_out * sizeof(double))
@@ -776,21 +877,20 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.n_out = 0
     if net.fifo != NULL:
         for p in range(P):
-            net.fifo[p].t = NULL
-            net.fifo[p].src = NULL
+            net.fifo[p].buf = NULL
             net.fifo[p].head = 0
             net.fifo[p].size = 0
             net.fifo[p].cap = 0
     try:
         if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
                 or net.search_from == NULL or net.ev_kind == NULL or net.key == NULL
-                or net.heap == NULL or net.hkey == NULL or net.pos == NULL or net.fifo == NULL
+                or net.heap == NULL or net.pos == NULL or net.fifo == NULL or net.hot_mem == NULL
                 or net.out_t == NULL or net.out_i == NULL):
             raise MemoryError("tem_sim: cannot allocate the simulation state")
         for i in range(P + N):
             net.key[i] = INFINITY
-            net.heap[i] = i
-            net.hkey[i] = INFINITY
+            net.heap[i].id = i
+            net.heap[i].key = INFINITY
             net.pos[i] = i
         with nogil:
             for j in range(N):
@@ -803,6 +903,17 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 _four(&net, j, 0.0, &net.Fl[j])
             for j in range(N):
                 schedule(&net, j)
+            for j in range(N):
+                # a perfect integrator with constant drive in a network of delta synapses only
+                # keeps its state in the packed array from here on
+                net.hot[j].fast = 1 if (C == 0 and nharm[j] == 0 and rtau[j] == 0.0) else 0
+                net.hot[j].tl = net.tl[j]
+                net.hot[j].vl = net.vl[j]
+                net.hot[j].c0 = net.c0[j]
+                net.hot[j].kappa = net.kappa[j]
+                net.hot[j].delta = net.delta[j]
+                net.hot[j].key = net.key[P + j]
+                net.hot[j].ev = net.ev_kind[j]
             rc = run_loop(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
                           &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
                           &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
@@ -820,10 +931,10 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     finally:
         for p in range(P):
             if net.fifo != NULL:
-                free(net.fifo[p].t)
-                free(net.fifo[p].src)
+                free(net.fifo[p].buf)
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
-        free(net.ev_kind); free(net.key); free(net.heap); free(net.hkey); free(net.pos); free(net.fifo)
+        free(net.ev_kind); free(net.key); free(net.heap); free(net.pos); free(net.fifo)
+        free(net.hot_mem)
         free(net.out_t); free(net.out_i)
 
 
