@@ -23,6 +23,16 @@ from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
 
+cdef extern from *:
+    """
+    #if defined(__GNUC__) || defined(__clang__)
+    #define TEM_PREFETCH(p) __builtin_prefetch((const void*)(p), 1, 3)
+    #else
+    #define TEM_PREFETCH(p) ((void)0)
+    #endif
+    """
+    void TEM_PREFETCH(const void* p) noexcept nogil
+
 cdef double EPS = 2.220446049250313e-16
 
 # event kinds stored per neuron
@@ -60,19 +70,20 @@ cdef struct HeapEntry:
 
 
 cdef struct Hot:
-    # A neuron whose integrator has a closed form between arrivals (perfect, constant drive, and only
-    # delta synapses in the network) keeps its whole state here, one cache line per neuron, so that
-    # delivering a spike to it touches one line. The SoA arrays (tl, vl, ev_kind) are not kept up to
-    # date for such a neuron during the loop (record() copies its state back before evaluating it).
+    # One cache line per heap item (P projections, then N neurons): its heap key and position, and
+    # for a neuron whose integrator has a closed form between arrivals (perfect, constant drive, and
+    # only delta synapses in the network) its whole state, so that delivering a spike to it touches
+    # this one line. The SoA arrays (tl, vl, ev_kind) are not kept up to date for such a neuron during
+    # the loop (record() copies its state back before evaluating it).
     double tl
     double vl
     double c0
     double kappa
     double delta
-    double key                # its heap key (mirrors net.key[P + j])
-    int ev                    # EV_NONE / EV_CROSS / EV_CHECK
-    int fast                  # 1: the fields above are the state; 0: use the general path
-    Py_ssize_t pad
+    double key                # the item's heap key
+    Py_ssize_t pos            # the item's index in the heap
+    int ev                    # fast neurons: EV_NONE / EV_CROSS / EV_CHECK
+    int fast                  # 1: a fast neuron (the fields above are its state); 0: general path
 
 
 cdef struct Net:
@@ -116,12 +127,12 @@ cdef struct Net:
     double* I                 # N x C currents at tl
     double* search_from
     int* ev_kind
-    Hot* hot                  # N, 64-byte aligned
-    void* hot_mem
     # heap over P + N items: ids 0..P-1 projections, P..P+N-1 neurons
-    double* key
+    Hot* hot                  # P + N records, 64-byte aligned
+    void* hot_mem
+    Py_ssize_t* pend_j        # deliver(): fast targets whose key is set after the row (longest row)
+    double* pend_x
     HeapEntry* heap
-    Py_ssize_t* pos
     Py_ssize_t n_items
     Fifo* fifo
     # output
@@ -147,8 +158,8 @@ cdef inline bint _before(double ka, Py_ssize_t a, double kb, Py_ssize_t b) noexc
 cdef inline void sift_up(Net* net, Py_ssize_t item, double k) noexcept nogil:
     """Move ``item`` towards the root for its new key ``k`` (which must not be later than its old key)."""
     cdef HeapEntry* heap = net.heap
-    cdef Py_ssize_t* pos = net.pos
-    cdef Py_ssize_t i = pos[item]
+    cdef Hot* hot = net.hot
+    cdef Py_ssize_t i = hot[item].pos
     cdef Py_ssize_t parent
     cdef HeapEntry e
     while i > 0:
@@ -156,20 +167,20 @@ cdef inline void sift_up(Net* net, Py_ssize_t item, double k) noexcept nogil:
         e = heap[parent]
         if _before(k, item, e.key, e.id):
             heap[i] = e
-            pos[e.id] = i
+            hot[e.id].pos = i
             i = parent
         else:
             break
     heap[i].key = k
     heap[i].id = item
-    pos[item] = i
+    hot[item].pos = i
 
 
 cdef inline void sift_down(Net* net, Py_ssize_t item, double k) noexcept nogil:
     """Move ``item`` towards the leaves for its new key ``k`` (which must not be earlier than its old key)."""
     cdef HeapEntry* heap = net.heap
-    cdef Py_ssize_t* pos = net.pos
-    cdef Py_ssize_t i = pos[item]
+    cdef Hot* hot = net.hot
+    cdef Py_ssize_t i = hot[item].pos
     cdef Py_ssize_t n = net.n_items
     cdef Py_ssize_t c
     cdef HeapEntry a, b
@@ -185,13 +196,13 @@ cdef inline void sift_down(Net* net, Py_ssize_t item, double k) noexcept nogil:
                 c = c + 1
         if _before(a.key, a.id, k, item):
             heap[i] = a
-            pos[a.id] = i
+            hot[a.id].pos = i
             i = c
         else:
             break
     heap[i].key = k
     heap[i].id = item
-    pos[item] = i
+    hot[item].pos = i
 
 
 cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
@@ -199,14 +210,14 @@ cdef void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil:
 
     The heap keeps each entry's key beside its id so that sifting reads one slot per
     level, and moves a hole instead of swapping."""
-    cdef double old = net.key[item]
-    net.key[item] = k
+    cdef double old = net.hot[item].key
+    net.hot[item].key = k
     if k < old:
         sift_up(net, item, k)
     elif k > old:
         sift_down(net, item, k)
     elif k == old:
-        net.heap[net.pos[item]].key = k     # same place (the key may differ in the sign of a zero)
+        net.heap[net.hot[item].pos].key = k     # same place (the key may differ in the sign of a zero)
     else:
         sift_up(net, item, k)               # a NaN: both passes, as a plain update would do
         sift_down(net, item, k)
@@ -603,7 +614,7 @@ cdef inline void defer(Net* net, Py_ssize_t j) noexcept nogil:
     """After an inhibitory arrival the next crossing can only come later: keep the heap key
     as a lower bound and search again, from that key, when it comes up (no heap update)."""
     if net.ev_kind[j] != EV_NONE:
-        net.search_from[j] = net.key[net.P + j]
+        net.search_from[j] = net.hot[net.P + j].key
         net.ev_kind[j] = EV_CHECK
 
 
@@ -620,15 +631,16 @@ cdef inline double fast_next(Hot* h, double t_end) noexcept nogil:
 
 
 cdef inline void fast_key(Net* net, Hot* h, Py_ssize_t item, double x) noexcept nogil:
-    """Make x (from fast_next) the exact heap key of a fast neuron."""
+    """Make x (from fast_next) the exact heap key of fast neuron ``item`` (record h)."""
+    cdef double old = h.key
     h.ev = EV_CROSS if x < INFINITY else EV_NONE
-    if x < h.key:
+    h.key = x
+    if x < old:
         sift_up(net, item, x)
-    elif x > h.key:
+    elif x > old:
         sift_down(net, item, x)
     else:
-        net.heap[net.pos[item]].key = x
-    h.key = x
+        net.heap[h.pos].key = x
 
 
 cdef int fast_fire_while_above(Net* net, Hot* h, Py_ssize_t j, double t) except -1 nogil:
@@ -642,32 +654,46 @@ cdef int fast_fire_while_above(Net* net, Hot* h, Py_ssize_t j, double t) except 
 
 
 cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
-    """Deliver the spike at the head of projection p's FIFO to all its targets."""
+    """Deliver the spike at the head of projection p's FIFO to all its targets.
+
+    Fast targets are updated in a first pass that only computes (their new state, and their next
+    crossing when it moved earlier or the target fired); their heap keys are set in a second pass.
+    The targets of one row are distinct neurons and nothing reads a neuron's key in between, so the
+    heap holds the same keys after the delivery as with one pass, and the first pass runs without
+    branches that wait for its divisions."""
     cdef Fifo* f = &net.fifo[p]
     cdef double t = f.buf[f.head].t
     cdef Py_ssize_t src = f.buf[f.head].src
     cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
-    cdef Py_ssize_t k, tgt, k0, k1
+    cdef Py_ssize_t k, tgt, k0, k1, i, n_pend = 0
     cdef Py_ssize_t P = net.P
     cdef double w
     cdef double t_end = net.t_end
     cdef int rc
     cdef int kd = net.kind[p]
     cdef Py_ssize_t ch = net.chan[p]
-    cdef Hot* hot = net.hot
+    cdef Hot* hot = net.hot + P        # neuron records
     cdef Hot* h
     cdef const Py_ssize_t* targets = net.targets
     cdef const double* weights = net.weights
+    cdef Py_ssize_t* pend_j = net.pend_j
+    cdef double* pend_x = net.pend_x
     f.head = (f.head + 1) & (f.cap - 1)
     f.size -= 1
     if f.size > 0:
         heap_update(net, p, f.buf[f.head].t)
+        # the next arrival of this projection is probably the next delivery: start loading its row
+        k = net.indptr[net.indptr_off[p] + (f.buf[f.head].src - net.pre_start[p])]
+        TEM_PREFETCH(&targets[k])
+        TEM_PREFETCH(&weights[k])
     else:
         heap_update(net, p, INFINITY)
     net.n_deliveries += 1
     k0 = net.indptr[row]
     k1 = net.indptr[row + 1]
     for k in range(k0, k1):
+        if k + 8 < k1:
+            TEM_PREFETCH(&hot[targets[k + 8]])
         tgt = targets[k]
         w = weights[k]
         h = &hot[tgt]
@@ -679,9 +705,15 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
                 rc = fast_fire_while_above(net, h, tgt, t)
                 if rc != 0:
                     return rc
-                fast_key(net, h, P + tgt, fast_next(h, t_end))
+                pend_j[n_pend] = tgt
+                pend_x[n_pend] = fast_next(h, t_end)
+                n_pend += 1
+                TEM_PREFETCH(&net.heap[h.pos >> 1])
             elif w > 0.0:
-                fast_key(net, h, P + tgt, fast_next(h, t_end))
+                pend_j[n_pend] = tgt
+                pend_x[n_pend] = fast_next(h, t_end)
+                n_pend += 1
+                TEM_PREFETCH(&net.heap[h.pos >> 1])
             elif w < 0.0 and h.ev != EV_NONE:
                 h.ev = EV_CHECK     # the key stays a lower bound (see defer)
             continue
@@ -699,6 +731,8 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
         else:
             net.search_from[tgt] = t
             schedule(net, tgt)
+    for i in range(n_pend):
+        fast_key(net, &hot[pend_j[i]], P + pend_j[i], pend_x[i])
     net.n_syn_events += k1 - k0
     return 0
 
@@ -709,9 +743,9 @@ cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
     cdef double v, dv, K, F
     for k in range(n_rec_idx):
         j = rec_idx[k]
-        if net.hot[j].fast:
-            net.tl[j] = net.hot[j].tl
-            net.vl[j] = net.hot[j].vl
+        if net.hot[net.P + j].fast:
+            net.tl[j] = net.hot[net.P + j].tl
+            net.vl[j] = net.hot[net.P + j].vl
         eval_state(net, j, t, &v, &dv, &K, &F)
         row[k] = v
 
@@ -741,7 +775,7 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
                 return rc
         else:
             j = item - net.P
-            h = &net.hot[j]
+            h = &net.hot[item]
             if h.fast:
                 if h.ev == EV_CROSS:
                     # at the crossing v = delta exactly: reset to -delta and fire
@@ -865,10 +899,14 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.I = <double*> malloc(max(N * C, 1) * sizeof(double))
     net.search_from = <double*> malloc(N * sizeof(double))
     net.ev_kind = <int*> malloc(N * sizeof(int))
-    net.key = <double*> malloc((P + N) * sizeof(double))
     net.heap = <HeapEntry*> malloc((P + N) * sizeof(HeapEntry))
-    net.pos = <Py_ssize_t*> malloc((P + N) * sizeof(Py_ssize_t))
-    net.hot_mem = malloc(N * sizeof(Hot) + 64)
+    net.hot_mem = malloc((P + N) * sizeof(Hot) + 64)
+    cdef Py_ssize_t max_row = 1
+    for i in range(indptr.shape[0] - 1):
+        if indptr[i + 1] - indptr[i] > max_row:
+            max_row = indptr[i + 1] - indptr[i]
+    net.pend_j = <Py_ssize_t*> malloc(max_row * sizeof(Py_ssize_t))
+    net.pend_x = <double*> malloc(max_row * sizeof(double))
     net.hot = <Hot*> ((<size_t> net.hot_mem + 63) & ~(<size_t> 63))
     net.fifo = <Fifo*> malloc(max(P, 1) * sizeof(Fifo))
     net.cap_out = 1024 if max_spikes > 1024 else max(max_spikes, 1)
@@ -883,15 +921,17 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             net.fifo[p].cap = 0
     try:
         if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
-                or net.search_from == NULL or net.ev_kind == NULL or net.key == NULL
-                or net.heap == NULL or net.pos == NULL or net.fifo == NULL or net.hot_mem == NULL
+                or net.search_from == NULL or net.ev_kind == NULL
+                or net.heap == NULL or net.fifo == NULL or net.hot_mem == NULL
+                or net.pend_j == NULL or net.pend_x == NULL
                 or net.out_t == NULL or net.out_i == NULL):
             raise MemoryError("tem_sim: cannot allocate the simulation state")
         for i in range(P + N):
-            net.key[i] = INFINITY
+            net.hot[i].key = INFINITY
+            net.hot[i].pos = i
+            net.hot[i].fast = 0
             net.heap[i].id = i
             net.heap[i].key = INFINITY
-            net.pos[i] = i
         with nogil:
             for j in range(N):
                 net.tl[j] = 0.0
@@ -906,14 +946,13 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             for j in range(N):
                 # a perfect integrator with constant drive in a network of delta synapses only
                 # keeps its state in the packed array from here on
-                net.hot[j].fast = 1 if (C == 0 and nharm[j] == 0 and rtau[j] == 0.0) else 0
-                net.hot[j].tl = net.tl[j]
-                net.hot[j].vl = net.vl[j]
-                net.hot[j].c0 = net.c0[j]
-                net.hot[j].kappa = net.kappa[j]
-                net.hot[j].delta = net.delta[j]
-                net.hot[j].key = net.key[P + j]
-                net.hot[j].ev = net.ev_kind[j]
+                net.hot[P + j].fast = 1 if (C == 0 and nharm[j] == 0 and rtau[j] == 0.0) else 0
+                net.hot[P + j].tl = net.tl[j]
+                net.hot[P + j].vl = net.vl[j]
+                net.hot[P + j].c0 = net.c0[j]
+                net.hot[P + j].kappa = net.kappa[j]
+                net.hot[P + j].delta = net.delta[j]
+                net.hot[P + j].ev = net.ev_kind[j]
             rc = run_loop(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
                           &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
                           &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
@@ -933,8 +972,8 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             if net.fifo != NULL:
                 free(net.fifo[p].buf)
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
-        free(net.ev_kind); free(net.key); free(net.heap); free(net.pos); free(net.fifo)
-        free(net.hot_mem)
+        free(net.ev_kind); free(net.heap); free(net.fifo)
+        free(net.hot_mem); free(net.pend_j); free(net.pend_x)
         free(net.out_t); free(net.out_i)
 
 
