@@ -18,7 +18,8 @@ without the GIL and takes it only every few thousand events to honour Ctrl-C.
 """
 
 from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, INFINITY, isfinite
-from libc.stdlib cimport malloc, realloc, free
+from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
 
 import numpy as np
@@ -51,6 +52,12 @@ cdef Py_ssize_t MAX_STEPS_PER_SEARCH = 64
 cdef int MAX_REFINE = 100
 cdef Py_ssize_t SIGNAL_CHECK_EVERY = 1 << 14
 
+# run_sliced(): status when a check finds the crossing earlier than its key (a rounding-level
+# reversal in time); the run is then repeated by run_loop()
+cdef int SLICED_REVERSAL = -5
+# testing switch (see _use_sliced)
+cdef bint USE_SLICED = True
+
 
 cdef struct Arrival:
     double t
@@ -67,6 +74,12 @@ cdef struct Fifo:
 cdef struct HeapEntry:
     double key
     Py_ssize_t id
+
+
+cdef struct SpikeRec:
+    double t
+    Py_ssize_t j
+    Py_ssize_t seq
 
 
 cdef struct Hot:
@@ -132,6 +145,16 @@ cdef struct Net:
     void* hot_mem
     Py_ssize_t* pend_j        # deliver(): fast targets whose key is set after the row (longest row)
     double* pend_x
+    # sliced loop (run_sliced)
+    double* bm                # per block of 8 neurons: a lower bound of their keys
+    SpikeRec* sl_arr          # spikes fired by arrivals in the current slice, in event order
+    Py_ssize_t n_arr
+    Py_ssize_t cap_arr
+    SpikeRec* sl_cross        # spikes fired by threshold crossings in the current slice
+    Py_ssize_t n_cross
+    Py_ssize_t cap_cross
+    Py_ssize_t n_slices
+    Py_ssize_t n_restarts     # run_sliced() runs given up for run_loop()
     HeapEntry* heap
     Py_ssize_t n_items
     Fifo* fifo
@@ -737,6 +760,215 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     return 0
 
 
+# --------------------------------------------------------------------------- sliced loop
+# A network of fast neurons only (perfect integrators with constant drive, delta synapses) whose
+# shortest delay d is positive is run in slices [T, T + d): every spike that arrives in a slice was
+# fired before it, so within a slice the neurons do not interact. The slice's arrivals are delivered
+# in event order; a target first takes its own crossings and checks that come before the arrival
+# (its key is below the arrival time), then the arrival, exactly as deliver() does; the crossings
+# left in the slice are found through per-block lower bounds of the keys. Keys and event kinds follow
+# the same rules as in run_loop(), so every neuron sees the same events with the same arithmetic.
+# The slice's spikes are then emitted in event order (arrival-fired spikes in delivery order, merged
+# with the crossings sorted by (time, neuron), arrivals first at equal times), which fills the output
+# and the FIFOs exactly as run_loop() would. No neuron is kept in the heap, which holds the
+# projections only.
+#
+# One thing run_loop() can do that a slice cannot reproduce: a check that finds the crossing (by a
+# rounding) earlier than the key it was scheduled at, after other events in between; run_sliced()
+# then stops with SLICED_REVERSAL and the caller runs run_loop() from the start.
+
+cdef int sl_push(SpikeRec** buf, Py_ssize_t* n, Py_ssize_t* cap, double t, Py_ssize_t j,
+                 Py_ssize_t seq) except -1 nogil:
+    cdef Py_ssize_t newcap
+    cdef SpikeRec* nb
+    if n[0] == cap[0]:
+        newcap = 2 * cap[0] if cap[0] > 0 else 256
+        nb = <SpikeRec*> realloc(buf[0], newcap * sizeof(SpikeRec))
+        if nb == NULL:
+            with gil:
+                raise MemoryError("tem_sim: cannot grow a slice's spike buffer")
+        buf[0] = nb
+        cap[0] = newcap
+    buf[0][n[0]].t = t
+    buf[0][n[0]].j = j
+    buf[0][n[0]].seq = seq
+    n[0] += 1
+    return 0
+
+
+cdef inline int sl_full(Net* net) noexcept nogil:
+    """-3 once the spikes of the slice would take the output past max_spikes (they will all be emitted)."""
+    if net.n_out + net.n_arr + net.n_cross > net.max_spikes:
+        return -3
+    return 0
+
+
+cdef inline void sl_key(Net* net, Hot* h, Py_ssize_t j, double x) noexcept nogil:
+    """fast_key() without the heap: set neuron j's key and lower its block's bound."""
+    cdef double m = net.bm[j >> 3]
+    h.ev = EV_CROSS if x < INFINITY else EV_NONE
+    h.key = x
+    net.bm[j >> 3] = x if x < m else m       # no branch: it would wait for the division
+
+
+cdef int sl_resolve(Net* net, Hot* h, Py_ssize_t j, double limit) except -1 nogil:
+    """Process neuron j's crossings and checks whose key is below ``limit`` (run_loop()'s rules)."""
+    cdef double x
+    while h.key < limit:
+        if h.ev == EV_CROSS:
+            sl_push(&net.sl_cross, &net.n_cross, &net.cap_cross, h.key, j, net.n_cross)
+            if sl_full(net):
+                return -3
+            h.vl = -h.delta
+            h.tl = h.key
+            sl_key(net, h, j, fast_next(h, net.t_end))
+        else:
+            x = fast_next(h, net.t_end)
+            if x < h.key:
+                return SLICED_REVERSAL
+            sl_key(net, h, j, x)
+    return 0
+
+
+cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
+    """deliver() for the sliced loop: fast targets only, spikes collected for the end of the slice."""
+    cdef Fifo* f = &net.fifo[p]
+    cdef double t = f.buf[f.head].t
+    cdef Py_ssize_t src = f.buf[f.head].src
+    cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
+    cdef Py_ssize_t k, tgt, k0, k1
+    cdef double w
+    cdef double t_end = net.t_end
+    cdef int rc
+    cdef Hot* hot = net.hot + net.P
+    cdef Hot* h
+    cdef const Py_ssize_t* targets = net.targets
+    cdef const double* weights = net.weights
+    f.head = (f.head + 1) & (f.cap - 1)
+    f.size -= 1
+    if f.size > 0:
+        heap_update(net, p, f.buf[f.head].t)
+        k = net.indptr[net.indptr_off[p] + (f.buf[f.head].src - net.pre_start[p])]
+        TEM_PREFETCH(&targets[k])
+        TEM_PREFETCH(&weights[k])
+    else:
+        heap_update(net, p, INFINITY)
+    net.n_deliveries += 1
+    k0 = net.indptr[row]
+    k1 = net.indptr[row + 1]
+    for k in range(k0, k1):
+        if k + 8 < k1:
+            TEM_PREFETCH(&hot[targets[k + 8]])
+        tgt = targets[k]
+        w = weights[k]
+        h = &hot[tgt]
+        if h.key < t:
+            rc = sl_resolve(net, h, tgt, t)
+            if rc != 0:
+                return rc
+        h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
+        h.tl = t
+        if h.vl >= h.delta:
+            while h.vl >= h.delta:
+                sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, tgt, 0)
+                if sl_full(net):
+                    return -3
+                h.vl -= 2.0 * h.delta
+            sl_key(net, h, tgt, fast_next(h, t_end))
+        elif w > 0.0:
+            sl_key(net, h, tgt, fast_next(h, t_end))
+        elif w < 0.0 and h.ev != EV_NONE:
+            h.ev = EV_CHECK
+    net.n_syn_events += k1 - k0
+    return 0
+
+
+cdef int _cross_cmp(const void* a, const void* b) noexcept nogil:
+    cdef const SpikeRec* x = <const SpikeRec*> a
+    cdef const SpikeRec* y = <const SpikeRec*> b
+    if x.t < y.t:
+        return -1
+    if x.t > y.t:
+        return 1
+    if x.j != y.j:
+        return -1 if x.j < y.j else 1
+    if x.seq != y.seq:
+        return -1 if x.seq < y.seq else 1
+    return 0
+
+
+cdef int run_sliced(Net* net, double dmin) except -1 nogil:
+    cdef Py_ssize_t N = net.N
+    cdef Py_ssize_t nblk = (N + 7) >> 3
+    cdef Py_ssize_t b, j, j1, ia, ic, work = 0, syn0
+    cdef double T, E, m, gmin
+    cdef double t_end = net.t_end
+    cdef int rc
+    cdef Hot* hot = net.hot + net.P
+    cdef Hot* h
+    gmin = INFINITY
+    for b in range(nblk):
+        if net.bm[b] < gmin:
+            gmin = net.bm[b]
+    T = gmin
+    while T <= t_end:
+        E = T + dmin
+        net.n_slices += 1
+        syn0 = net.n_syn_events
+        # the slice's arrivals, in event order (all of them are in the FIFOs already)
+        while net.heap[0].key < E and net.heap[0].key <= t_end:
+            rc = deliver_sliced(net, net.heap[0].id)
+            if rc != 0:
+                return rc
+        # crossings and checks left in the slice
+        gmin = INFINITY
+        for b in range(nblk):
+            if net.bm[b] < E:
+                m = INFINITY
+                j1 = (b + 1) << 3
+                if j1 > N:
+                    j1 = N
+                for j in range(b << 3, j1):
+                    h = &hot[j]
+                    if h.key < E:
+                        rc = sl_resolve(net, h, j, E)
+                        if rc != 0:
+                            return rc
+                    if h.key < m:
+                        m = h.key
+                net.bm[b] = m
+            if net.bm[b] < gmin:
+                gmin = net.bm[b]
+        # the slice's spikes in event order: output and FIFOs
+        if net.n_cross > 1:
+            qsort(net.sl_cross, net.n_cross, sizeof(SpikeRec), _cross_cmp)
+        ia = 0
+        ic = 0
+        while ia < net.n_arr or ic < net.n_cross:
+            if ic < net.n_cross and (ia == net.n_arr or net.sl_cross[ic].t < net.sl_arr[ia].t):
+                rc = fire(net, net.sl_cross[ic].j, net.sl_cross[ic].t)
+                ic += 1
+            else:
+                rc = fire(net, net.sl_arr[ia].j, net.sl_arr[ia].t)
+                ia += 1
+            if rc != 0:
+                return rc
+        work += net.n_arr + net.n_cross + nblk + (net.n_syn_events - syn0) // 16
+        net.n_arr = 0
+        net.n_cross = 0
+        if work > SIGNAL_CHECK_EVERY:
+            work = 0
+            with gil:
+                if PyErr_CheckSignals() != 0:
+                    return -1
+        T = net.heap[0].key
+        if gmin < T:
+            T = gmin
+        if T < E:
+            T = E
+    return 0
+
+
 cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
                  Py_ssize_t n_rec_idx) noexcept nogil:
     cdef Py_ssize_t k, j
@@ -804,6 +1036,79 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
         record(net, rec_t[r], traces + r * n_rec_idx, rec_idx, n_rec_idx)
         r += 1
     return 0
+
+
+cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ssize_t* rec_idx,
+                    Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
+    """Run the simulation from its initial state: run_sliced() when the network allows it (and no
+    traces are recorded), else, or when it stops with SLICED_REVERSAL, run_loop()."""
+    cdef Py_ssize_t P = net.P
+    cdef Py_ssize_t N = net.N
+    cdef Py_ssize_t n = P + N
+    cdef Py_ssize_t i, b, p
+    cdef double dmin = INFINITY
+    cdef bint sliced = USE_SLICED and n_rec_t == 0 and P > 0 and net.C == 0
+    cdef Hot* hot_save = NULL
+    cdef HeapEntry* heap_save = NULL
+    cdef int rc = 0
+    if sliced:
+        for p in range(P):
+            if net.delay[p] < dmin:
+                dmin = net.delay[p]
+        sliced = dmin > 0.0
+        for i in range(N):
+            if not net.hot[P + i].fast:
+                sliced = False
+                break
+    if sliced:
+        hot_save = <Hot*> malloc(n * sizeof(Hot))
+        heap_save = <HeapEntry*> malloc(n * sizeof(HeapEntry))
+        net.bm = <double*> malloc(((N + 7) >> 3) * sizeof(double))
+        if hot_save == NULL or heap_save == NULL or net.bm == NULL:
+            free(hot_save)
+            free(heap_save)
+            free(net.bm)
+            net.bm = NULL
+            with gil:
+                raise MemoryError("tem_sim: cannot allocate the simulation state")
+        memcpy(hot_save, net.hot, n * sizeof(Hot))
+        memcpy(heap_save, net.heap, n * sizeof(HeapEntry))
+        # the heap holds the projections only (no spike in flight yet)
+        for p in range(P):
+            net.heap[p].key = INFINITY
+            net.heap[p].id = p
+            net.hot[p].key = INFINITY
+            net.hot[p].pos = p
+        net.n_items = P
+        for b in range((N + 7) >> 3):
+            net.bm[b] = INFINITY
+        for i in range(N):
+            if net.hot[P + i].key < net.bm[i >> 3]:
+                net.bm[i >> 3] = net.hot[P + i].key
+        try:
+            rc = run_sliced(net, dmin)
+            if rc == SLICED_REVERSAL:
+                # start again, event by event
+                memcpy(net.hot, hot_save, n * sizeof(Hot))
+                memcpy(net.heap, heap_save, n * sizeof(HeapEntry))
+                net.n_items = n
+                for p in range(P):
+                    net.fifo[p].head = 0
+                    net.fifo[p].size = 0
+                net.n_out = 0
+                net.n_deliveries = 0
+                net.n_syn_events = 0
+                net.n_arr = 0
+                net.n_cross = 0
+                net.n_slices = 0
+                net.n_restarts += 1
+                sliced = False
+        finally:
+            free(hot_save)
+            free(heap_save)
+    if not sliced:
+        rc = run_loop(net, rec_t, n_rec_t, rec_idx, n_rec_idx, traces)
+    return rc
 
 
 def simulate(const double[::1] kappa, const double[::1] delta, const double[::1] c0,
@@ -913,6 +1218,10 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.out_t = <double*> malloc(net.cap_out * sizeof(double))
     net.out_i = <Py_ssize_t*> malloc(net.cap_out * sizeof(Py_ssize_t))
     net.n_out = 0
+    net.bm = NULL
+    net.sl_arr = NULL
+    net.sl_cross = NULL
+    net.n_arr = net.cap_arr = net.n_cross = net.cap_cross = net.n_slices = net.n_restarts = 0
     if net.fifo != NULL:
         for p in range(P):
             net.fifo[p].buf = NULL
@@ -953,9 +1262,9 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 net.hot[P + j].kappa = net.kappa[j]
                 net.hot[P + j].delta = net.delta[j]
                 net.hot[P + j].ev = net.ev_kind[j]
-            rc = run_loop(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
-                          &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
-                          &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
+            rc = run_events(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
+                            &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
+                            &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
         times = np.empty(net.n_out, dtype=np.float64)
         idx = np.empty(net.n_out, dtype=np.intp)
         tv = times
@@ -965,7 +1274,8 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             iv[i] = net.out_i[i]
         stats = {"evaluations": net.n_evals, "deliveries": net.n_deliveries,
                  "synaptic_events": net.n_syn_events, "spikes": net.n_out,
-                 "search_steps": net.n_steps, "refine_evaluations": net.n_refine}
+                 "search_steps": net.n_steps, "refine_evaluations": net.n_refine,
+                 "slices": net.n_slices, "sliced_restarts": net.n_restarts}
         return times, idx, np.asarray(traces), stats, rc
     finally:
         for p in range(P):
@@ -974,6 +1284,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
         free(net.ev_kind); free(net.heap); free(net.fifo)
         free(net.hot_mem); free(net.pend_j); free(net.pend_x)
+        free(net.bm); free(net.sl_arr); free(net.sl_cross)
         free(net.out_t); free(net.out_i)
 
 
@@ -1002,3 +1313,11 @@ def exp_trace(const double[::1] s, const double[::1] w, double tau, const double
             if k >= 0:
                 out[q] = S[k] * exp(-(t[q] - s[k]) / tau)
     return np.asarray(out)
+
+
+def _use_sliced(bint flag):
+    """Testing switch: False makes simulate() always use the event-by-event loop. Returns the old value."""
+    global USE_SLICED
+    old = USE_SLICED
+    USE_SLICED = flag
+    return old
