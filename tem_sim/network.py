@@ -387,8 +387,16 @@ class Network:
                 kind, chan = 1, exp_taus.index(p.kernel.tau_s)
             else:
                 kind, chan = 0, 0
+            # one core projection per distinct delay (arrivals of one delay stay in time order), as CSR
+            # over the presynaptic neurons with the targets of each in increasing order
+            if p.delays.size and np.all(p.delays == p.delays[0]):
+                # one delay: the transpose, by a counting sort (the weights are canonical CSR)
+                m = p.weights.tocsc()
+                m = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(p.weights.shape[1], p.weights.shape[0]))
+                m.sort_indices()
+                groups.append((offsets[p.pre], float(p.delays[0]), kind, chan, m, offsets[p.post]))
+                continue
             coo = p.weights.tocoo()
-            # one core projection per distinct delay (arrivals of one delay stay in time order)
             for d in np.unique(p.delays):
                 sel = p.delays == d
                 m = sp.csr_matrix((coo.data[sel], (coo.col[sel], coo.row[sel])),
@@ -402,14 +410,19 @@ class Network:
         kind = np.array([g[2] for g in groups], dtype=np.intc)
         chan = np.array([g[3] for g in groups], dtype=np.intp)
         pre_start = np.array([g[0] for g in groups], dtype=np.intp)
-        indptr_parts, tgt_parts, w_parts, off, src_parts, proj_parts = [], [], [], [], [], []
+        # one flat CSR for all groups (filled in place: no concatenated copies of the large arrays)
+        indptr = np.empty(sum(g[4].shape[0] + 1 for g in groups), dtype=np.intp)
+        targets = np.empty(sum(g[4].nnz for g in groups), dtype=np.intp)
+        weights = np.empty(targets.size, dtype=np.float64)
+        off, src_parts, proj_parts = [], [], []
         base_rows = 0
         base_nnz = 0
         for pi, (ps, d, k, c, m, post_off) in enumerate(groups):
             off.append(base_rows)
-            indptr_parts.append(m.indptr.astype(np.intp) + base_nnz)
-            tgt_parts.append(m.indices.astype(np.intp) + post_off)
-            w_parts.append(m.data.astype(np.float64))
+            rows = indptr[base_rows:base_rows + m.shape[0] + 1]
+            np.add(m.indptr, base_nnz, out=rows, casting="unsafe")
+            np.add(m.indices, post_off, out=targets[base_nnz:base_nnz + m.nnz], casting="unsafe")
+            weights[base_nnz:base_nnz + m.nnz] = m.data
             base_rows += m.shape[0] + 1
             base_nnz += m.nnz
             nz_rows = np.flatnonzero(np.diff(m.indptr))  # presynaptic neurons with targets here
@@ -424,9 +437,7 @@ class Network:
             "exp_tau": np.asarray(exp_taus, dtype=np.float64),
             "delay": delay, "kind": kind, "chan": chan, "pre_start": pre_start,
             "indptr_off": np.asarray(off, dtype=np.intp),
-            "indptr": np.ascontiguousarray(np.concatenate(indptr_parts)),
-            "targets": np.ascontiguousarray(np.concatenate(tgt_parts)),
-            "weights": np.ascontiguousarray(np.concatenate(w_parts)),
+            "indptr": indptr, "targets": targets, "weights": weights,
             "out_ptr": out_ptr, "out_proj": out_proj,
         }
 
