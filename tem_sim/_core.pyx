@@ -17,7 +17,7 @@ modules. No Python object is touched inside the event loop, which runs
 without the GIL and takes it only every few thousand events to honour Ctrl-C.
 """
 
-from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, INFINITY, isfinite
+from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, frexp, INFINITY, isfinite
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
@@ -26,13 +26,30 @@ import numpy as np
 
 cdef extern from *:
     """
+    #include <stdint.h>
+    #include <string.h>
     #if defined(__GNUC__) || defined(__clang__)
     #define TEM_PREFETCH(p) __builtin_prefetch((const void*)(p), 1, 3)
     #else
     #define TEM_PREFETCH(p) ((void)0)
     #endif
+    /* c ? a : b on the bit patterns, so that the compiler emits no branch */
+    static inline double tem_select(int c, double a, double b) {
+        uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
+        memcpy(&ua, &a, 8);
+        memcpy(&ub, &b, 8);
+        ua = (ua & m) | (ub & ~m);
+        memcpy(&a, &ua, 8);
+        return a;
+    }
+    static inline int tem_select_int(int c, int a, int b) {
+        int m = -(c != 0);
+        return (a & m) | (b & ~m);
+    }
     """
     void TEM_PREFETCH(const void* p) noexcept nogil
+    double tem_select(int c, double a, double b) noexcept nogil
+    int tem_select_int(int c, int a, int b) noexcept nogil
 
 cdef double EPS = 2.220446049250313e-16
 
@@ -99,6 +116,20 @@ cdef struct Hot:
     int fast                  # 1: a fast neuron (the fields above are its state); 0: general path
 
 
+cdef struct SHot:
+    # A neuron's record in the sliced loop (all neurons are fast there; no heap position)
+    double tl
+    double vl
+    double c0
+    double kappa
+    double delta
+    double key
+    double rk                 # 1/kappa when kappa is a power of two (dividing by kappa is then
+                              # multiplying by rk, to the bit), else 0
+    int ev
+    int pad
+
+
 cdef struct Net:
     Py_ssize_t N
     Py_ssize_t P
@@ -146,6 +177,7 @@ cdef struct Net:
     Py_ssize_t* pend_j        # deliver(): fast targets whose key is set after the row (longest row)
     double* pend_x
     # sliced loop (run_sliced)
+    SHot* sh                  # N, 64-byte aligned
     double* bm                # per block of 8 neurons: a lower bound of their keys
     SpikeRec* sl_arr          # spikes fired by arrivals in the current slice, in event order
     Py_ssize_t n_arr
@@ -803,15 +835,22 @@ cdef inline int sl_full(Net* net) noexcept nogil:
     return 0
 
 
-cdef inline void sl_key(Net* net, Hot* h, Py_ssize_t j, double x) noexcept nogil:
+cdef inline double sl_next(SHot* h, double t_end) noexcept nogil:
+    """fast_next() for a sliced-loop record (the same value; computed without branches, which would
+    wait for the division: with c0 <= 0 the quotient is computed and discarded)."""
+    cdef double x = h.tl + h.kappa * (h.delta - h.vl) / h.c0
+    return tem_select((h.c0 > 0.0) & (x <= t_end), x, INFINITY)
+
+
+cdef inline void sl_key(Net* net, SHot* h, Py_ssize_t j, double x) noexcept nogil:
     """fast_key() without the heap: set neuron j's key and lower its block's bound."""
     cdef double m = net.bm[j >> 3]
-    h.ev = EV_CROSS if x < INFINITY else EV_NONE
+    h.ev = tem_select_int(x < INFINITY, EV_CROSS, EV_NONE)
     h.key = x
-    net.bm[j >> 3] = x if x < m else m       # no branch: it would wait for the division
+    net.bm[j >> 3] = tem_select(x < m, x, m)      # no branches: they would wait for the division
 
 
-cdef int sl_resolve(Net* net, Hot* h, Py_ssize_t j, double limit) except -1 nogil:
+cdef int sl_resolve(Net* net, SHot* h, Py_ssize_t j, double limit) except -1 nogil:
     """Process neuron j's crossings and checks whose key is below ``limit`` (run_loop()'s rules)."""
     cdef double x
     while h.key < limit:
@@ -821,9 +860,9 @@ cdef int sl_resolve(Net* net, Hot* h, Py_ssize_t j, double limit) except -1 nogi
                 return -3
             h.vl = -h.delta
             h.tl = h.key
-            sl_key(net, h, j, fast_next(h, net.t_end))
+            sl_key(net, h, j, sl_next(h, net.t_end))
         else:
-            x = fast_next(h, net.t_end)
+            x = sl_next(h, net.t_end)
             if x < h.key:
                 return SLICED_REVERSAL
             sl_key(net, h, j, x)
@@ -836,29 +875,34 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
     cdef double t = f.buf[f.head].t
     cdef Py_ssize_t src = f.buf[f.head].src
     cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
-    cdef Py_ssize_t k, tgt, k0, k1
+    cdef Py_ssize_t k, kp, tgt, k0, k1
     cdef double w
     cdef double t_end = net.t_end
     cdef int rc
-    cdef Hot* hot = net.hot + net.P
-    cdef Hot* h
+    cdef SHot* hot = net.sh
+    cdef SHot* h
     cdef const Py_ssize_t* targets = net.targets
     cdef const double* weights = net.weights
     f.head = (f.head + 1) & (f.cap - 1)
     f.size -= 1
     if f.size > 0:
         heap_update(net, p, f.buf[f.head].t)
-        k = net.indptr[net.indptr_off[p] + (f.buf[f.head].src - net.pre_start[p])]
-        TEM_PREFETCH(&targets[k])
-        TEM_PREFETCH(&weights[k])
+        # the next arrival of this projection is probably the next delivery: load its whole row
+        k = net.indptr_off[p] + (f.buf[f.head].src - net.pre_start[p])
+        k1 = net.indptr[k + 1]
+        k = net.indptr[k]
+        while k < k1:
+            TEM_PREFETCH(&targets[k])
+            TEM_PREFETCH(&weights[k])
+            k += 8
     else:
         heap_update(net, p, INFINITY)
     net.n_deliveries += 1
     k0 = net.indptr[row]
     k1 = net.indptr[row + 1]
     for k in range(k0, k1):
-        if k + 8 < k1:
-            TEM_PREFETCH(&hot[targets[k + 8]])
+        kp = k + 8
+        TEM_PREFETCH(&hot[targets[kp if kp < k1 else k]])
         tgt = targets[k]
         w = weights[k]
         h = &hot[tgt]
@@ -866,7 +910,10 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
             rc = sl_resolve(net, h, tgt, t)
             if rc != 0:
                 return rc
-        h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
+        if h.rk != 0.0:
+            h.vl += (h.c0 * (t - h.tl) + w) * h.rk
+        else:
+            h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
         h.tl = t
         if h.vl >= h.delta:
             while h.vl >= h.delta:
@@ -874,11 +921,11 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
                 if sl_full(net):
                     return -3
                 h.vl -= 2.0 * h.delta
-            sl_key(net, h, tgt, fast_next(h, t_end))
+            sl_key(net, h, tgt, sl_next(h, t_end))
         elif w > 0.0:
-            sl_key(net, h, tgt, fast_next(h, t_end))
-        elif w < 0.0 and h.ev != EV_NONE:
-            h.ev = EV_CHECK
+            sl_key(net, h, tgt, sl_next(h, t_end))
+        elif w < 0.0:
+            h.ev = tem_select_int(h.ev != EV_NONE, EV_CHECK, EV_NONE)
     net.n_syn_events += k1 - k0
     return 0
 
@@ -904,8 +951,8 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
     cdef double T, E, m, gmin
     cdef double t_end = net.t_end
     cdef int rc
-    cdef Hot* hot = net.hot + net.P
-    cdef Hot* h
+    cdef SHot* hot = net.sh
+    cdef SHot* h
     gmin = INFINITY
     for b in range(nblk):
         if net.bm[b] < gmin:
@@ -1050,6 +1097,8 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
     cdef bint sliced = USE_SLICED and n_rec_t == 0 and P > 0 and net.C == 0
     cdef Hot* hot_save = NULL
     cdef HeapEntry* heap_save = NULL
+    cdef void* sh_mem = NULL
+    cdef int e2
     cdef int rc = 0
     if sliced:
         for p in range(P):
@@ -1064,13 +1113,27 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
         hot_save = <Hot*> malloc(n * sizeof(Hot))
         heap_save = <HeapEntry*> malloc(n * sizeof(HeapEntry))
         net.bm = <double*> malloc(((N + 7) >> 3) * sizeof(double))
-        if hot_save == NULL or heap_save == NULL or net.bm == NULL:
+        sh_mem = malloc(N * sizeof(SHot) + 64)
+        if hot_save == NULL or heap_save == NULL or net.bm == NULL or sh_mem == NULL:
             free(hot_save)
             free(heap_save)
             free(net.bm)
+            free(sh_mem)
             net.bm = NULL
             with gil:
                 raise MemoryError("tem_sim: cannot allocate the simulation state")
+        net.sh = <SHot*> ((<size_t> sh_mem + 63) & ~(<size_t> 63))
+        for i in range(N):
+            net.sh[i].tl = net.hot[P + i].tl
+            net.sh[i].vl = net.hot[P + i].vl
+            net.sh[i].c0 = net.hot[P + i].c0
+            net.sh[i].kappa = net.hot[P + i].kappa
+            net.sh[i].delta = net.hot[P + i].delta
+            net.sh[i].key = net.hot[P + i].key
+            net.sh[i].ev = net.hot[P + i].ev
+            net.sh[i].rk = 0.0
+            if frexp(net.sh[i].kappa, &e2) == 0.5 and isfinite(1.0 / net.sh[i].kappa) and 1.0 / net.sh[i].kappa != 0.0:
+                net.sh[i].rk = 1.0 / net.sh[i].kappa
         memcpy(hot_save, net.hot, n * sizeof(Hot))
         memcpy(heap_save, net.heap, n * sizeof(HeapEntry))
         # the heap holds the projections only (no spike in flight yet)
@@ -1083,8 +1146,8 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
         for b in range((N + 7) >> 3):
             net.bm[b] = INFINITY
         for i in range(N):
-            if net.hot[P + i].key < net.bm[i >> 3]:
-                net.bm[i >> 3] = net.hot[P + i].key
+            if net.sh[i].key < net.bm[i >> 3]:
+                net.bm[i >> 3] = net.sh[i].key
         try:
             rc = run_sliced(net, dmin)
             if rc == SLICED_REVERSAL:
@@ -1106,6 +1169,8 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
         finally:
             free(hot_save)
             free(heap_save)
+            free(sh_mem)
+            net.sh = NULL
     if not sliced:
         rc = run_loop(net, rec_t, n_rec_t, rec_idx, n_rec_idx, traces)
     return rc
