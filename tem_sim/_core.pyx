@@ -178,7 +178,13 @@ cdef struct Net:
     double* pend_x
     # sliced loop (run_sliced)
     SHot* sh                  # N, 64-byte aligned
-    double* bm                # per block of 8 neurons: a lower bound of their keys
+    double* bm1               # lower bounds of the keys: per block of 8 neurons,
+    double* bm2               # per 64 blocks,
+    double* bm3               # per 64 of those,
+    double gmin               # and of all keys
+    Py_ssize_t nb1
+    Py_ssize_t nb2
+    Py_ssize_t nb3
     SpikeRec* sl_arr          # spikes fired by arrivals in the current slice, in event order
     Py_ssize_t n_arr
     Py_ssize_t cap_arr
@@ -842,12 +848,23 @@ cdef inline double sl_next(SHot* h, double t_end) noexcept nogil:
     return tem_select((h.c0 > 0.0) & (x <= t_end), x, INFINITY)
 
 
+cdef void sl_lower(Net* net, Py_ssize_t s2, double x) noexcept nogil:
+    net.bm2[s2] = x
+    if x < net.bm3[s2 >> 6]:
+        net.bm3[s2 >> 6] = x
+    if x < net.gmin:
+        net.gmin = x
+
+
 cdef inline void sl_key(Net* net, SHot* h, Py_ssize_t j, double x) noexcept nogil:
     """fast_key() without the heap: set neuron j's key and lower its block's bound."""
-    cdef double m = net.bm[j >> 3]
+    cdef Py_ssize_t b = j >> 3
+    cdef double m = net.bm1[b]
     h.ev = tem_select_int(x < INFINITY, EV_CROSS, EV_NONE)
     h.key = x
-    net.bm[j >> 3] = tem_select(x < m, x, m)      # no branches: they would wait for the division
+    net.bm1[b] = tem_select(x < m, x, m)      # no branches: they would wait for the division
+    if x < net.bm2[b >> 6]:                     # rarely: a new lowest key of 512 neurons
+        sl_lower(net, b >> 6, x)
 
 
 cdef int sl_resolve(Net* net, SHot* h, Py_ssize_t j, double limit) except -1 nogil:
@@ -944,20 +961,55 @@ cdef int _cross_cmp(const void* a, const void* b) noexcept nogil:
     return 0
 
 
+cdef int sl_scan(Net* net, double E) except -1 nogil:
+    """Process every crossing and check with a key below E, descending only into the blocks whose
+    lower bound is below E; recompute the bounds of the blocks visited and the global one."""
+    cdef Py_ssize_t s3, s2, b, j, e2, e1, e0
+    cdef double g = INFINITY, m3, m2, m1
+    cdef int rc
+    cdef SHot* h
+    cdef double* bm1 = net.bm1
+    cdef double* bm2 = net.bm2
+    cdef double* bm3 = net.bm3
+    for s3 in range(net.nb3):
+        if bm3[s3] < E:
+            m3 = INFINITY
+            e2 = min((s3 + 1) << 6, net.nb2)
+            for s2 in range(s3 << 6, e2):
+                if bm2[s2] < E:
+                    m2 = INFINITY
+                    e1 = min((s2 + 1) << 6, net.nb1)
+                    for b in range(s2 << 6, e1):
+                        if bm1[b] < E:
+                            m1 = INFINITY
+                            e0 = min((b + 1) << 3, net.N)
+                            for j in range(b << 3, e0):
+                                h = &net.sh[j]
+                                if h.key < E:
+                                    rc = sl_resolve(net, h, j, E)
+                                    if rc != 0:
+                                        return rc
+                                if h.key < m1:
+                                    m1 = h.key
+                            bm1[b] = m1
+                        if bm1[b] < m2:
+                            m2 = bm1[b]
+                    bm2[s2] = m2
+                if bm2[s2] < m3:
+                    m3 = bm2[s2]
+            bm3[s3] = m3
+        if bm3[s3] < g:
+            g = bm3[s3]
+    net.gmin = g
+    return 0
+
+
 cdef int run_sliced(Net* net, double dmin) except -1 nogil:
-    cdef Py_ssize_t N = net.N
-    cdef Py_ssize_t nblk = (N + 7) >> 3
-    cdef Py_ssize_t b, j, j1, ia, ic, work = 0, syn0
-    cdef double T, E, m, gmin
+    cdef Py_ssize_t ia, ic, work = 0, syn0
+    cdef double T, E
     cdef double t_end = net.t_end
     cdef int rc
-    cdef SHot* hot = net.sh
-    cdef SHot* h
-    gmin = INFINITY
-    for b in range(nblk):
-        if net.bm[b] < gmin:
-            gmin = net.bm[b]
-    T = gmin
+    T = net.gmin
     while T <= t_end:
         E = T + dmin
         net.n_slices += 1
@@ -968,24 +1020,11 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
             if rc != 0:
                 return rc
         # crossings and checks left in the slice
-        gmin = INFINITY
-        for b in range(nblk):
-            if net.bm[b] < E:
-                m = INFINITY
-                j1 = (b + 1) << 3
-                if j1 > N:
-                    j1 = N
-                for j in range(b << 3, j1):
-                    h = &hot[j]
-                    if h.key < E:
-                        rc = sl_resolve(net, h, j, E)
-                        if rc != 0:
-                            return rc
-                    if h.key < m:
-                        m = h.key
-                net.bm[b] = m
-            if net.bm[b] < gmin:
-                gmin = net.bm[b]
+        if net.gmin < E:
+            rc = sl_scan(net, E)
+            if rc != 0:
+                return rc
+            work += net.nb3 + 64
         # the slice's spikes in event order: output and FIFOs
         if net.n_cross > 1:
             qsort(net.sl_cross, net.n_cross, sizeof(SpikeRec), _cross_cmp)
@@ -1000,7 +1039,7 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
                 ia += 1
             if rc != 0:
                 return rc
-        work += net.n_arr + net.n_cross + nblk + (net.n_syn_events - syn0) // 16
+        work += net.n_arr + net.n_cross + 1 + (net.n_syn_events - syn0) // 16
         net.n_arr = 0
         net.n_cross = 0
         if work > SIGNAL_CHECK_EVERY:
@@ -1009,8 +1048,8 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
                 if PyErr_CheckSignals() != 0:
                     return -1
         T = net.heap[0].key
-        if gmin < T:
-            T = gmin
+        if net.gmin < T:
+            T = net.gmin
         if T < E:
             T = E
     return 0
@@ -1112,14 +1151,17 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
     if sliced:
         hot_save = <Hot*> malloc(n * sizeof(Hot))
         heap_save = <HeapEntry*> malloc(n * sizeof(HeapEntry))
-        net.bm = <double*> malloc(((N + 7) >> 3) * sizeof(double))
+        net.nb1 = (N + 7) >> 3
+        net.nb2 = (net.nb1 + 63) >> 6
+        net.nb3 = (net.nb2 + 63) >> 6
+        net.bm1 = <double*> malloc((net.nb1 + net.nb2 + net.nb3) * sizeof(double))
         sh_mem = malloc(N * sizeof(SHot) + 64)
-        if hot_save == NULL or heap_save == NULL or net.bm == NULL or sh_mem == NULL:
+        if hot_save == NULL or heap_save == NULL or net.bm1 == NULL or sh_mem == NULL:
             free(hot_save)
             free(heap_save)
-            free(net.bm)
+            free(net.bm1)
             free(sh_mem)
-            net.bm = NULL
+            net.bm1 = NULL
             with gil:
                 raise MemoryError("tem_sim: cannot allocate the simulation state")
         net.sh = <SHot*> ((<size_t> sh_mem + 63) & ~(<size_t> 63))
@@ -1143,11 +1185,20 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
             net.hot[p].key = INFINITY
             net.hot[p].pos = p
         net.n_items = P
-        for b in range((N + 7) >> 3):
-            net.bm[b] = INFINITY
+        net.bm2 = net.bm1 + net.nb1
+        net.bm3 = net.bm2 + net.nb2
+        for b in range(net.nb1 + net.nb2 + net.nb3):
+            net.bm1[b] = INFINITY
+        net.gmin = INFINITY
         for i in range(N):
-            if net.sh[i].key < net.bm[i >> 3]:
-                net.bm[i >> 3] = net.sh[i].key
+            if net.sh[i].key < net.bm1[i >> 3]:
+                net.bm1[i >> 3] = net.sh[i].key
+            if net.sh[i].key < net.bm2[i >> 9]:
+                net.bm2[i >> 9] = net.sh[i].key
+            if net.sh[i].key < net.bm3[i >> 15]:
+                net.bm3[i >> 15] = net.sh[i].key
+            if net.sh[i].key < net.gmin:
+                net.gmin = net.sh[i].key
         try:
             rc = run_sliced(net, dmin)
             if rc == SLICED_REVERSAL:
@@ -1283,7 +1334,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.out_t = <double*> malloc(net.cap_out * sizeof(double))
     net.out_i = <Py_ssize_t*> malloc(net.cap_out * sizeof(Py_ssize_t))
     net.n_out = 0
-    net.bm = NULL
+    net.bm1 = NULL
     net.sl_arr = NULL
     net.sl_cross = NULL
     net.n_arr = net.cap_arr = net.n_cross = net.cap_cross = net.n_slices = net.n_restarts = 0
@@ -1349,7 +1400,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
         free(net.ev_kind); free(net.heap); free(net.fifo)
         free(net.hot_mem); free(net.pend_j); free(net.pend_x)
-        free(net.bm); free(net.sl_arr); free(net.sl_cross)
+        free(net.bm1); free(net.sl_arr); free(net.sl_cross)
         free(net.out_t); free(net.out_i)
 
 
