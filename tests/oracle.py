@@ -155,6 +155,83 @@ def reference_network(pops, projections, t_end, grid=4001):
     return [[spikes[j] for j in range(offs[p], offs[p + 1])] for p in range(len(pops))]
 
 
+def delta_network_events(kappa, delta, bias, v0, projections, t_end):
+    """Spike times and neurons, in event order, of perfect integrate-and-fire neurons with constant
+    drive and delta synapses, by a plain priority queue over individual events -- written to be
+    compared bit for bit with the engine.
+
+    ``kappa``, ``delta``, ``bias``, ``v0``: per neuron (one flat index over all populations).
+    ``projections``: list of (W, delay) in connection order, ``W`` a scipy.sparse matrix of shape
+    (N, N) (rows post, columns pre) without explicit zeros, one delay each.
+
+    The documented event order: by time; at equal times arrivals before threshold crossings,
+    arrivals by projection (in connection order) and then in the order their spikes were fired,
+    crossings by neuron. A neuron's next crossing is ``tl + kappa (delta - v) / bias`` from its state
+    ``(tl, v)`` after its last event (none when ``bias <= 0`` or later than ``t_end``); a crossing
+    resets ``v`` to ``-delta``; an arrival adds ``(bias (t - tl) + w) / kappa`` and fires once per
+    ``2 delta`` while ``v >= delta``. The arithmetic is the engine's, operation by operation, so the
+    two agree to the bit (a key that only rounding moves earlier than an event already processed is
+    not modelled: the weights here are far from that).
+    """
+    import heapq
+
+    kappa = [float(x) for x in kappa]
+    delta = [float(x) for x in delta]
+    bias = [float(x) for x in bias]
+    vl = [float(x) for x in v0]
+    N = len(vl)
+    tl = [0.0] * N
+    version = [0] * N
+    rows = []      # per projection: for each presynaptic neuron, (targets, weights) in target order
+    for W, _ in projections:
+        Wt = W.T.tocsr()
+        Wt.sort_indices()
+        rows.append([(Wt.indices[Wt.indptr[i]:Wt.indptr[i + 1]].tolist(),
+                      Wt.data[Wt.indptr[i]:Wt.indptr[i + 1]].tolist()) for i in range(N)])
+    delays = [float(d) for _, d in projections]
+    queue = []
+    seq = [0]
+    times, neurons = [], []
+
+    def schedule(j):
+        version[j] += 1
+        if bias[j] > 0.0:
+            x = tl[j] + kappa[j] * (delta[j] - vl[j]) / bias[j]
+            if x <= t_end:
+                heapq.heappush(queue, (x, 1, j, version[j]))
+
+    def fire(j, t):
+        times.append(t)
+        neurons.append(j)
+        for p in range(len(projections)):
+            if rows[p][j][0]:
+                heapq.heappush(queue, (t + delays[p], 0, p, seq[0], j))
+                seq[0] += 1
+
+    for j in range(N):
+        schedule(j)
+    while queue and queue[0][0] <= t_end:
+        ev = heapq.heappop(queue)
+        if ev[1] == 1:
+            x, _, j, ver = ev
+            if ver != version[j]:
+                continue
+            vl[j] = -delta[j]
+            tl[j] = x
+            fire(j, x)
+            schedule(j)
+        else:
+            t, _, p, _, src = ev
+            for j, w in zip(*rows[p][src]):
+                vl[j] += (bias[j] * (t - tl[j]) + w) / kappa[j]
+                tl[j] = t
+                while vl[j] >= delta[j]:
+                    fire(j, t)
+                    vl[j] -= 2.0 * delta[j]
+                schedule(j)
+    return np.asarray(times), np.asarray(neurons, dtype=np.intp)
+
+
 def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
     """Run ``code`` in a fresh interpreter, send SIGINT once it prints ``ready``, after ``wait`` s.
 

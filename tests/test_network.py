@@ -8,8 +8,9 @@ import pytest
 import scipy.sparse as sp
 
 import tem_sim as ts
+from tem_sim import _core
 
-from oracle import interrupt_after, perfect_v, reference_network
+from oracle import delta_network_events, interrupt_after, perfect_v, reference_network
 
 
 def _chain(w1, w2, bias_a=2.0, bias_b=0.0, bias_c=0.0, d1=0.5, d2=0.25):
@@ -317,3 +318,108 @@ def test_leaky_neuron_with_exponential_synapse_closed_form():
     assert res["b"].times[0] == pytest.approx(t_cross, rel=1e-12)
     before = rec < t_cross
     np.testing.assert_allclose(res.traces["b"][before, 0], v(rec[before]), atol=1e-12)
+
+
+# ---------------------------------------------------------------- the sliced loop
+# Networks of perfect constant-drive neurons with delta synapses and a positive shortest delay run
+# in time slices of that delay (the recurrent benchmark's case); everything else, and these networks
+# when _core._use_sliced(False), runs event by event. Both must give the same spikes, to the bit.
+
+@pytest.fixture
+def event_loop():
+    """Run the body with the event-by-event loop forced; restores the switch."""
+    def run(net, *args, **kwargs):
+        old = _core._use_sliced(False)
+        try:
+            return net.run(*args, **kwargs)
+        finally:
+            _core._use_sliced(old)
+    return run
+
+
+def _bench_like(n, k, seed=0, delay=0.001):
+    """bench/bench_network.py's recurrent network, smaller: k distinct presynaptic neurons each,
+    80 % excitatory (+0.1), 20 % inhibitory (-0.5), one delay, a deterministic spread of drives."""
+    rng = np.random.default_rng(seed)
+    pre = np.concatenate([rng.choice(n - 1, k, replace=False) for _ in range(n)])
+    post = np.repeat(np.arange(n), k)
+    pre += pre >= post
+    w = np.where(pre < int(0.8 * n), 0.1, -0.5)
+    j = np.arange(n, dtype=float)
+    golden = (np.sqrt(5.0) - 1.0) / 2.0
+    drive = 27.0 * (0.8 + 0.4 * ((j * golden) % 1.0))
+    v0 = -1.0 + 2.0 * ((j * np.sqrt(2.0) + 0.5) % 1.0) * (1.0 - 1e-9)
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(n, bias=drive, v0=v0))
+    net.connect("p", "p", sp.csr_matrix((w, (post, pre)), shape=(n, n)), delay=delay)
+    return net
+
+
+def test_sliced_loop_is_bit_identical_to_the_event_loop_on_the_benchmark_network(event_loop):
+    net = _bench_like(2000, 100)
+    a = net.run(1.0)
+    b = event_loop(net, 1.0)
+    assert a.stats["slices"] > 100 and a.stats["sliced_restarts"] == 0 and b.stats["slices"] == 0
+    assert a["p"].count > 15000
+    assert a["p"].times.tobytes() == b["p"].times.tobytes()
+    assert np.array_equal(a["p"].indices, b["p"].indices)
+    for key in ("spikes", "deliveries", "synaptic_events"):
+        assert a.stats[key] == b.stats[key]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_delta_networks_match_an_event_queue_reference_to_the_bit(seed, event_loop):
+    # two populations, three projections (two delays between the same pair), powers of two and
+    # other kappas, drives of both signs, many exact ties (delays and weights are binary fractions)
+    rng = np.random.default_rng(seed)
+    n1, n2 = 120, 80
+    N = n1 + n2
+    kappa = np.concatenate([np.full(n1, 1.0), rng.choice([0.5, 0.7, 2.0], n2)])
+    delta = np.concatenate([np.full(n1, 1.0), rng.uniform(0.4, 1.5, n2)])
+    bias = np.concatenate([rng.uniform(8.0, 16.0, n1), rng.uniform(-2.0, 12.0, n2)])
+    v0 = rng.uniform(-1.0, 1.0, N) * delta
+    net = ts.Network()
+    net.add_population("e", ts.Neurons(n1, kappa=kappa[:n1], delta=delta[:n1], bias=bias[:n1], v0=v0[:n1]))
+    net.add_population("i", ts.Neurons(n2, kappa=kappa[n1:], delta=delta[n1:], bias=bias[n1:], v0=v0[n1:]))
+    full = []
+    for pre, post, npre, npost, vals, d in [("e", "e", n1, n1, [0.125, 0.25], 0.0078125),
+                                            ("e", "i", n1, n2, [0.5], 0.015625),
+                                            ("i", "e", n2, n1, [-0.75, -0.375], 0.01171875),
+                                            ("e", "e", n1, n1, [0.0625], 0.03125)]:
+        W = sp.random(npost, npre, density=0.15, random_state=int(rng.integers(1 << 30)), format="csr")
+        W.data = rng.choice(vals, W.nnz)
+        net.connect(pre, post, W, delay=d)
+        o_pre, o_post = (0 if pre == "e" else n1), (0 if post == "e" else n1)
+        G = sp.coo_matrix(W)
+        full.append((sp.csr_matrix((G.data, (G.row + o_post, G.col + o_pre)), shape=(N, N)), d))
+    t_end = 1.5
+    times, neurons = delta_network_events(kappa, delta, bias, v0, full, t_end)
+    assert times.size > 500
+    for out in (net.run(t_end), event_loop(net, t_end)):
+        for name, lo, hi in (("e", 0, n1), ("i", n1, N)):
+            keep = (neurons >= lo) & (neurons < hi)
+            assert out[name].times.tobytes() == times[keep].tobytes()
+            assert np.array_equal(out[name].indices, neurons[keep] - lo)
+    assert net.run(t_end).stats["slices"] > 0
+
+
+def test_sliced_loop_gives_way_to_the_event_loop_on_a_rounding_reversal(event_loop):
+    # a fires at 0.5; b gets +0.5 at 0.512 (its crossing is then K = 0.8138903960933261) and a
+    # vanishing inhibitory -1e-300 at 0.746, after which the crossing recomputed from b's state is one
+    # ulp earlier than K: the event loop checks b at K and fires it at that earlier time, after any
+    # event in between. A slice cannot reproduce that order, so the run starts again event by event.
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(1, bias=2.0, v0=0.0))
+    net.add_population("b", ts.Neurons(1, bias=1.843, v0=-1.0))
+    net.connect("a", "b", [[0.5]], delay=0.012)
+    net.connect("a", "b", [[-1e-300]], delay=0.246)
+    out = net.run(1.0)
+    ref = event_loop(net, 1.0)
+    assert out.stats["sliced_restarts"] == 1 and out.stats["slices"] == 0
+    t1, t2 = 0.5 + 0.012, 0.5 + 0.246
+    v1 = -1.0 + (1.843 * t1 + 0.5)
+    K = t1 + (1.0 - v1) / 1.843
+    x = t2 + (1.0 - (v1 + (1.843 * (t2 - t1) - 1e-300))) / 1.843
+    assert x < K
+    assert out["b"].times.tolist() == [x] == ref["b"].times.tolist()
+    assert out["a"].times.tolist() == [0.5] == ref["a"].times.tolist()
