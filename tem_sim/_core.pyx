@@ -33,23 +33,28 @@ cdef extern from *:
     #else
     #define TEM_PREFETCH(p) ((void)0)
     #endif
-    /* c ? a : b on the bit patterns, so that the compiler emits no branch */
-    static inline double tem_select(int c, double a, double b) {
-        uint64_t ua, ub, m = (uint64_t)0 - (uint64_t)(c != 0);
-        memcpy(&ua, &a, 8);
-        memcpy(&ub, &b, 8);
-        ua = (ua & m) | (ub & ~m);
-        memcpy(&a, &ua, 8);
-        return a;
+    /* x <= cap ? x : +inf, without a branch (which would wait for the division that produces x) */
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    static inline double tem_cap(double x, double cap) {
+        __m128d vx = _mm_set_sd(x);
+        __m128d m = _mm_cmple_sd(vx, _mm_set_sd(cap));
+        return _mm_cvtsd_f64(_mm_or_pd(_mm_and_pd(m, vx), _mm_andnot_pd(m, _mm_set_sd(INFINITY))));
     }
-    static inline int tem_select_int(int c, int a, int b) {
-        int m = -(c != 0);
-        return (a & m) | (b & ~m);
+    #else
+    static inline double tem_cap(double x, double cap) {
+        double inf = INFINITY;
+        uint64_t ux, ui, m = (uint64_t)0 - (uint64_t)(x <= cap);
+        memcpy(&ux, &x, 8);
+        memcpy(&ui, &inf, 8);
+        ux = (ux & m) | (ui & ~m);
+        memcpy(&x, &ux, 8);
+        return x;
     }
+    #endif
     """
     void TEM_PREFETCH(const void* p) noexcept nogil
-    double tem_select(int c, double a, double b) noexcept nogil
-    int tem_select_int(int c, int a, int b) noexcept nogil
+    double tem_cap(double x, double cap) noexcept nogil
 
 cdef double EPS = 2.220446049250313e-16
 
@@ -842,10 +847,10 @@ cdef inline int sl_full(Net* net) noexcept nogil:
 
 
 cdef inline double sl_next(SHot* h, double t_end) noexcept nogil:
-    """fast_next() for a sliced-loop record (the same value; computed without branches, which would
-    wait for the division: with c0 <= 0 the quotient is computed and discarded)."""
-    cdef double x = h.tl + h.kappa * (h.delta - h.vl) / h.c0
-    return tem_select((h.c0 > 0.0) & (x <= t_end), x, INFINITY)
+    """fast_next() for a sliced-loop record (the same value, without a branch on the quotient)."""
+    if h.c0 > 0.0:
+        return tem_cap(h.tl + h.kappa * (h.delta - h.vl) / h.c0, t_end)
+    return INFINITY
 
 
 cdef void sl_lower(Net* net, Py_ssize_t s2, double x) noexcept nogil:
@@ -860,9 +865,10 @@ cdef inline void sl_key(Net* net, SHot* h, Py_ssize_t j, double x) noexcept nogi
     """fast_key() without the heap: set neuron j's key and lower its block's bound."""
     cdef Py_ssize_t b = j >> 3
     cdef double m = net.bm1[b]
-    h.ev = tem_select_int(x < INFINITY, EV_CROSS, EV_NONE)
+    h.ev = EV_CROSS if x < INFINITY else EV_NONE
     h.key = x
-    net.bm1[b] = tem_select(x < m, x, m)      # no branches: they would wait for the division
+    net.bm1[b] = x if x < m else m            # (these compile to selects, not to branches that
+                                                # would wait for the division)
     if x < net.bm2[b >> 6]:                     # rarely: a new lowest key of 512 neurons
         sl_lower(net, b >> 6, x)
 
@@ -942,7 +948,7 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
         elif w > 0.0:
             sl_key(net, h, tgt, sl_next(h, t_end))
         elif w < 0.0:
-            h.ev = tem_select_int(h.ev != EV_NONE, EV_CHECK, EV_NONE)
+            h.ev = EV_CHECK if h.ev != EV_NONE else EV_NONE
     net.n_syn_events += k1 - k0
     return 0
 
