@@ -12,6 +12,13 @@ upper bound from a curvature bound on the integrator), then refined inside a
 bracket where the integrator is monotone by safeguarded Newton iterations, to
 machine precision.
 
+A network of perfect integrators with constant drive and delta synapses only
+(the recurrent benchmark) whose shortest delay is positive runs instead in
+time slices of that delay (run_sliced): within a slice no spike can reach a
+neuron that was fired in it, so the neurons need no heap, only lower bounds of
+their next crossings; the same events happen with the same arithmetic and are
+emitted in the same order, to the bit.
+
 The kernels trust their arguments: validation happens in the public Python
 modules. No Python object is touched inside the event loop, which runs
 without the GIL and takes it only every few thousand events to honour Ctrl-C.
