@@ -13,6 +13,7 @@ from .engine import encode
 from .exceptions import (IdentifiabilityWarning, SimulationLimitError, SolverError, TemSimError,
                          UnderSampledWarning, ValidationError)
 from .fri import FRIResult, fri_recover
+from .io import load_examples, load_fit, load_model, save_examples, save_fit, save_model
 from .kernels import Delta, Exponential, PeriodicLowpass
 from .network import Network, RunResult
 from .neurons import Neurons
@@ -36,6 +37,8 @@ __all__ = [
     "decode_bandlimited", "BandlimitedDecodeResult",
     "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
     "fri_recover", "FRIResult",
+    # files (tem-sim simulate / train)
+    "save_model", "load_model", "save_examples", "load_examples", "save_fit", "load_fit",
     # errors
     "TemSimError", "ValidationError", "SimulationLimitError", "SolverError", "IdentifiabilityWarning",
     "UnderSampledWarning",

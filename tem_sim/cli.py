@@ -378,8 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("simulate", help="simulate a model file's layer; write its spikes (SpikeTrains .npz)")
     s.add_argument("model", metavar="MODEL.npz", help="model file (tem_sim.io schema), or - for stdin")
     s.add_argument("-o", "--output", metavar="SPIKES.npz", required=True, help="spike file to write, or - for stdout")
-    s.add_argument("--t-end", type=_pos_float, default=None, help="end of the window (default: the model's t_end)")
-    s.add_argument("--max-spikes", type=_pos_int, default=None,
+    s.add_argument("--t-end", metavar="T", type=_pos_float, default=None, help="end of the window (default: the model's t_end)")
+    s.add_argument("--max-spikes", metavar="N", type=_pos_int, default=None,
                    help="fail rather than emit more spikes (default: the engine's DEFAULT_MAX_SPIKES)")
     s.add_argument("--quiet", action="store_true", help="print only the errors")
     s.set_defaults(func=_simulate)
@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--method", choices=["auto", "lstsq", "osqp"], default="auto",
                    help="solver (default auto: least squares unless --inequalities)")
     t.add_argument("--inequalities", action="store_true", help="add the no-spike inequalities (OSQP)")
-    t.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (default 1)")
+    t.add_argument("--jobs", metavar="N", type=_pos_int, default=1, help="worker processes (default 1)")
     t.add_argument("--quiet", action="store_true", help="print only errors and warnings")
     t.set_defaults(func=_train)
     return p

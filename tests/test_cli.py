@@ -137,6 +137,8 @@ def _cli(args, **kw):
 
 
 def test_io_files_round_trip_every_parameter(tmp_path):
+    assert {"save_model", "load_model", "save_examples", "load_examples", "save_fit", "load_fit"} <= set(ts.__all__)
+    assert ts.load_model is load_model and ts.save_fit is save_fit
     nrn, xs = _neurons(), _inputs()
     save_model(tmp_path / "m", nrn, W_TRUE, xs[0], D)
     assert (tmp_path / "m").is_file() and not (tmp_path / "m.npz").exists()   # the exact name
