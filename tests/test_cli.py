@@ -157,6 +157,21 @@ def test_io_files_round_trip_every_parameter(tmp_path):
     assert np.array_equal(back.weights, fit.weights) and back.info == fit.info
 
 
+def test_io_writers_validate_before_writing(tmp_path):
+    nrn, x = _neurons(), _inputs()[0]
+    p = tmp_path / "m.npz"
+    for args, name in [((nrn, np.ones((2, 2)), x, D), "weights"), ((nrn, W_TRUE, x, -1.0), "t_end"),
+                       ((nrn, W_TRUE, x.coefficients, D), "signals"), (("nrn", W_TRUE, x, D), "neurons"),
+                       ((nrn, np.where(W_TRUE > 0.5, np.nan, W_TRUE), x, D), "weights")]:
+        with pytest.raises(ts.ValidationError) as exc:
+            save_model(p, *args)
+        assert exc.value.name == name
+    with pytest.raises(ts.ValidationError) as exc:
+        save_examples(p, nrn, [(x, ts.encode(x, W_TRUE[:2], nrn.subset(slice(0, 2)), D))])
+    assert "n_neurons" in exc.value.name
+    assert not p.exists()
+
+
 def test_simulate_equals_encode_bit_for_bit(models, tmp_path, capsys):
     for k, (path, x) in enumerate(zip(models, _inputs())):
         out = tmp_path / f"spikes{k}"                       # no .npz: written under exactly this name
