@@ -1114,3 +1114,16 @@ def exp_trace(const double[::1] s, const double[::1] w, double tau, const double
             if k >= 0:
                 out[q] = S[k] * exp(-(t[q] - s[k]) / tau)
     return np.asarray(out)
+
+
+def leaky_recursion(const double[::1] decay, const double[:, ::1] piece):
+    """``G[:, 0] = 0``, ``G[:, k+1] = decay[k] G[:, k] + piece[:, k]`` (leak-weighted integrals
+    accumulated over the pieces of a piecewise drive); shape ``(n, L + 1)``."""
+    cdef Py_ssize_t n = piece.shape[0], L = piece.shape[1], i, k
+    out = np.zeros((n, L + 1))
+    cdef double[:, ::1] G = out
+    with nogil:
+        for i in range(n):
+            for k in range(L):
+                G[i, k + 1] = decay[k] * G[i, k] + piece[i, k]
+    return out

@@ -469,11 +469,10 @@ class PiecewisePolynomials:
         # whole-piece leak-weighted integrals: sum_d c_d d! h^(d+1) phi_(d+1)(-lam h)
         kern = fact[:, None] * h[None, :] ** (np.arange(D + 1)[:, None] + 1) * ph[1:]   # (D+1, L)
         piece = np.einsum("nld,dl->nl", self._c, kern)
-        decay = np.exp(-lam * h)
-        G = np.zeros((self.n_signals, self._b.size))
-        for k in range(h.size):                               # a first-order recursion over pieces
-            G[:, k + 1] = decay[k] * G[:, k] + piece[:, k]
-        return G
+        if lam == 0.0:
+            return np.array(self._cum)
+        from . import _core
+        return _core.leaky_recursion(np.exp(-lam * h), np.ascontiguousarray(piece))
 
     def _leaky_partial(self, k: np.ndarray, x: np.ndarray, lam: float) -> np.ndarray:
         """``int_0^x exp(-lam (x - y)) p_k(y) dy`` for each (piece k, local time x); shape (n, Q)."""
