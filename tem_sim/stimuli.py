@@ -35,8 +35,8 @@ __all__ = ["SincSignals", "PiecewisePolynomials", "SI_MAX", "SINC_SLOPE_MAX", "p
 
 #: ``max_x |Si(x)| = Si(pi)``.
 SI_MAX = 1.8519370519824662
-#: An upper bound of ``max_x |d/dx (sin x / x)|`` (0.43602... at x = 2.0816).
-SINC_SLOPE_MAX = 0.4361
+#: An upper bound of ``max_x |d/dx (sin x / x)|`` (0.436181817... at x = 2.081576).
+SINC_SLOPE_MAX = 0.43619
 
 
 def _sinc(x: np.ndarray) -> np.ndarray:

@@ -49,7 +49,12 @@ def test_sinc_bank_against_quadrature():
     assert np.allclose(x.sample_derivative([t])[:, 0], fd, atol=1e-7)
     # Nyquist samples are the weights
     assert np.allclose(x.sample(x.centers), x.coefficients, atol=1e-14)
-    # the bounds hold on a dense grid
+    # the bounds hold on a dense grid, and the slope constant bounds sinc' at its extremum
+    from scipy.optimize import minimize_scalar
+    from tem_sim.stimuli import SINC_SLOPE_MAX
+    ext = minimize_scalar(lambda u: (u * np.cos(u) - np.sin(u)) / u ** 2, bounds=(1.5, 2.5), method="bounded",
+                          options={"xatol": 1e-12})
+    assert SINC_SLOPE_MAX >= -ext.fun
     tt = np.linspace(-5, 10, 20001)
     bd = x.bounds()
     assert np.all(np.abs(x.sample(tt)).max(axis=1) <= bd["sup"])
