@@ -21,6 +21,13 @@ key                 dtype      shape             meaning
 ``t_end``           float      ()                end of the simulated window ``[0, t_end]``
 ==================  =========  ================  =================================================
 
+Other inputs replace ``coefficients`` and ``period`` by an ``input_kind``
+string and their own arrays: ``"sinc"`` (:class:`~tem_sim.stimuli.SincSignals`):
+``sinc_coefficients`` (n_in, K), ``centers`` (K,), ``bandwidth`` (); ``"piecewise"``
+(:class:`~tem_sim.stimuli.PiecewisePolynomials`): ``breaks`` (L+1,) and
+``piece_coefficients`` (n_in, L, D+1). A file without ``input_kind`` holds
+Fourier inputs (``"fourier"``).
+
 ``coefficients`` is :attr:`FourierSignals.coefficients
 <tem_sim.signals.FourierSignals.coefficients>`: column ``M + m`` holds
 ``c_m`` for ``m = -M..M`` with ``c_{-m} = conj(c_m)``, and
@@ -91,6 +98,7 @@ from .constraints import check_examples
 from .exceptions import ValidationError
 from .neurons import Neurons
 from .signals import FourierSignals
+from .stimuli import PiecewisePolynomials, SincSignals
 from .spikes import NPZ_FORMAT_VERSION, SpikeTrains
 from .training import FIT_INFO_KEYS, FitResult
 
@@ -211,9 +219,10 @@ def _check_neurons(neurons: Any) -> Neurons:
     return neurons
 
 
-def _check_signals(name: str, signals: Any) -> FourierSignals:
-    if not isinstance(signals, FourierSignals):
-        raise ValidationError(name, type(signals).__name__, "a FourierSignals bank (analog inputs)")
+def _check_signals(name: str, signals: Any) -> Any:
+    if not isinstance(signals, (FourierSignals, SincSignals, PiecewisePolynomials)):
+        raise ValidationError(name, type(signals).__name__,
+                              "a FourierSignals, SincSignals or PiecewisePolynomials bank (analog inputs)")
     return signals
 
 
@@ -238,12 +247,42 @@ def _load_neurons(data: dict[str, np.ndarray]) -> Neurons:
         raise _renamed(exc, "Neurons.", "") from None
 
 
-def _signals_arrays(signals: FourierSignals, prefix: str = "") -> dict[str, np.ndarray]:
+def _signals_arrays(signals: Any, prefix: str = "") -> dict[str, np.ndarray]:
+    if isinstance(signals, SincSignals):
+        return {prefix + "input_kind": np.array("sinc"),
+                prefix + "sinc_coefficients": np.array(signals.coefficients, dtype=np.float64),
+                prefix + "centers": np.array(signals.centers, dtype=np.float64),
+                prefix + "bandwidth": np.float64(signals.bandwidth)}
+    if isinstance(signals, PiecewisePolynomials):
+        return {prefix + "input_kind": np.array("piecewise"),
+                prefix + "breaks": np.array(signals.breaks, dtype=np.float64),
+                prefix + "piece_coefficients": np.array(signals.coefficients, dtype=np.float64)}
     return {prefix + "coefficients": np.array(signals.coefficients, dtype=np.complex128),
             prefix + "period": np.float64(signals.period)}
 
 
-def _load_signals(data: dict[str, np.ndarray], prefix: str = "") -> FourierSignals:
+def _load_signals(data: dict[str, np.ndarray], prefix: str = "") -> Any:
+    kind_key = prefix + "input_kind"
+    kind = str(data[kind_key]) if kind_key in data else "fourier"
+    if kind == "sinc":
+        a = _get(data, prefix + "sinc_coefficients", "sinc weights, shape (n_in, K)")
+        c = _get(data, prefix + "centers", "sinc centres, shape (K,)")
+        w = _scalar(data, prefix + "bandwidth", "the inputs' bandwidth W > 0", positive=True)
+        try:
+            return SincSignals(a, c, w)
+        except ValidationError as exc:
+            raise _renamed(_renamed(exc, "SincSignals.coefficients", prefix + "sinc_coefficients"),
+                           "SincSignals.", prefix) from None
+    if kind == "piecewise":
+        b = _get(data, prefix + "breaks", "breakpoints, shape (L+1,)")
+        c = _get(data, prefix + "piece_coefficients", "piece coefficients, shape (n_in, L, D+1)")
+        try:
+            return PiecewisePolynomials(b, c)
+        except ValidationError as exc:
+            raise _renamed(_renamed(exc, "PiecewisePolynomials.coefficients", prefix + "piece_coefficients"),
+                           "PiecewisePolynomials.", prefix) from None
+    if kind != "fourier":
+        raise ValidationError(kind_key, kind, 'one of "fourier", "sinc", "piecewise"')
     key = prefix + "coefficients"
     c = as_float_array(key, _get(data, key, "two-sided Fourier coefficients, shape (n_in, 2M+1)"),
                        ndim=2, allow_complex=True)

@@ -329,3 +329,32 @@ def test_decode_bandlimited_bad_input():
     with pytest.raises(ValidationError) as e:
         decode_bandlimited(st, Neurons(1, tau=1.0), 1.0)
     assert e.value.name == "neurons.tau"
+
+
+# --------------------------------------------------------------------------- files and the command line
+
+@pytest.mark.parametrize("kind", ["sinc", "cubic"])
+def test_model_and_examples_files_hold_sampled_inputs(kind, tmp_path):
+    from tem_sim.cli import main
+    from tem_sim.io import load_fit, load_model, save_examples, save_model
+    W = np.random.default_rng(1).uniform(-1, 1, (2, 3))
+    nrn = Neurons(2, kappa=0.5, delta=0.3, bias=3.0)
+    xs = [_bank(kind, 3, 20.0, seed=s) for s in (1, 2)]
+    save_model(tmp_path / "m.npz", nrn, W, xs[0], t_end=20.0)
+    assert load_model(tmp_path / "m.npz").signals == xs[0]
+    assert main(["simulate", str(tmp_path / "m.npz"), "-o", str(tmp_path / "s.npz"), "--quiet"]) == 0
+    from tem_sim import SpikeTrains
+    assert SpikeTrains.load(tmp_path / "s.npz") == encode(xs[0], W, nrn, 20.0)
+    save_examples(tmp_path / "e.npz", nrn, [(x, encode(x, W, nrn, 20.0)) for x in xs])
+    assert main(["train", str(tmp_path / "e.npz"), "-o", str(tmp_path / "f.npz"), "--quiet"]) == 0
+    assert np.abs(load_fit(tmp_path / "f.npz").weights - W).max() < 1e-8
+
+
+def test_simulate_outside_the_recording_is_a_one_line_error(tmp_path, capsys):
+    from tem_sim.cli import main
+    from tem_sim.io import save_model
+    x = PiecewisePolynomials.from_samples([0.0, 1.0, 2.0], [[0.0, 1.0, 0.0]])
+    save_model(tmp_path / "m.npz", Neurons(1), [[1.0]], x, t_end=5.0)
+    assert main(["simulate", str(tmp_path / "m.npz"), "-o", str(tmp_path / "s.npz")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "sampled range" in err and len(err.splitlines()) == 1
