@@ -17,7 +17,7 @@ modules. No Python object is touched inside the event loop, which runs
 without the GIL and takes it only every few thousand events to honour Ctrl-C.
 """
 
-from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, INFINITY, isfinite
+from libc.math cimport sqrt, fabs, exp, expm1, log, log1p, fmod, cos, sin, atan2, INFINITY, isfinite
 from libc.stdlib cimport malloc, realloc, free
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -215,6 +215,7 @@ cdef inline double _four(Net* net, Py_ssize_t j, double t, double* pf) noexcept 
 
 
 cdef double HALF_PI = 1.5707963267948966
+cdef double PI = 3.141592653589793
 
 
 cdef double sine_integral(double x, double sx, double cx) noexcept nogil:
@@ -286,17 +287,121 @@ def si(const double[::1] x):
     return out
 
 
+cdef double EULER_GAMMA = 0.5772156649015329
+
+
+cdef void e1_scaled(double zr, double zi, double* hr, double* hi) noexcept nogil:
+    """H(z) = exp(z) E1(z), principal branch, z != 0 (written as real pairs).
+
+    Power series E1 = -gamma - log z - sum (-z)^n / (n n!) where its terms do not
+    cancel badly (|z| <= 2, or z near the negative real axis, where E1 is large);
+    elsewhere the continued fraction E1(z) = exp(-z) / (z + 1 - 1 / (z + 3 - 4 / ...))
+    by Lentz's method.
+    """
+    cdef double R = sqrt(zr * zr + zi * zi)
+    cdef double ang = atan2(zi, zr)
+    cdef double phi = PI - fabs(ang)          # angle from the negative real axis
+    cdef double tr, ti, sr, si, er, ei, br, bi, cr, ci, dr, di, den, a, ex, xr, xi
+    cdef int n
+    if R <= 2.0 or (R < 500.0 and R * (1.0 - cos(phi)) < 3.0):
+        tr = 1.0
+        ti = 0.0
+        sr = 0.0
+        si = 0.0
+        for n in range(1, 2000):
+            # term *= -z / n
+            xr = -(tr * zr - ti * zi) / n
+            xi = -(tr * zi + ti * zr) / n
+            tr = xr
+            ti = xi
+            sr += tr / n
+            si += ti / n
+            if fabs(tr) + fabs(ti) < 1e-17 * (fabs(sr) + fabs(si)):   # no squares: they overflow
+                break
+        # E1 = -gamma - log z - s ; H = exp(z) E1
+        er = -EULER_GAMMA - log(R) - sr
+        ei = -ang - si
+        ex = exp(zr)
+        cr = ex * cos(zi)
+        ci = ex * sin(zi)
+        hr[0] = cr * er - ci * ei
+        hi[0] = cr * ei + ci * er
+        return
+    br = zr + 1.0
+    bi = zi
+    cr = 1e300
+    ci = 0.0
+    den = br * br + bi * bi
+    dr = br / den
+    di = -bi / den
+    hr[0] = dr
+    hi[0] = di
+    for n in range(1, 100000):
+        a = -(<double> n) * n
+        br += 2.0
+        # d = 1 / (a d + b)
+        tr = a * dr + br
+        ti = a * di + bi
+        den = tr * tr + ti * ti
+        dr = tr / den
+        di = -ti / den
+        # c = b + a / c
+        den = cr * cr + ci * ci
+        tr = br + a * cr / den
+        ti = bi - a * ci / den
+        cr = tr
+        ci = ti
+        # h *= c d
+        er = cr * dr - ci * di
+        ei = cr * di + ci * dr
+        tr = hr[0] * er - hi[0] * ei
+        hi[0] = hr[0] * ei + hi[0] * er
+        hr[0] = tr
+        if fabs(er - 1.0) + fabs(ei) < 1e-16:
+            break
+
+
+cdef double leaky_sinc_integral(double x, double r, double w, double sx, double cx) noexcept nogil:
+    """G(x) = int_{-inf}^{x} exp(-r (x - y)) sin(w y) / (w y) dy (sx, cx: sin, cos of w x).
+
+    With a = r + i w: G = (-Im[exp(i w x) H(-a x)] + pi exp(-r x) [x > 0]) / w, where
+    H(z) = exp(z) E1(z); the last term is the half-residue the pole at y = 0 leaves
+    when the path of the principal value passes it.
+    """
+    cdef double hr, hi, g
+    if x == 0.0:
+        return atan2(w, r) / w
+    e1_scaled(-r * x, -w * x, &hr, &hi)
+    g = -(cx * hi + sx * hr)
+    if x > 0.0:
+        g += PI * exp(-r * x)
+    return g / w
+
+
+def leaky_sinc(const double[::1] x, double r, double w):
+    """The compiled leak-weighted sinc integral G on an array (for the constraint rows and tests)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t k
+    with nogil:
+        for k in range(x.shape[0]):
+            o[k] = leaky_sinc_integral(x[k], r, w, sin(w * x[k]), cos(w * x[k]))
+    return out
+
+
 cdef inline double _sinc_part(Net* net, Py_ssize_t j, double t, double* pf) noexcept nogil:
-    """Sinc part of the drive at t; its antiderivative sum_k a_k Si(w (t - s_k)) / w into pf."""
+    """Sinc part of the drive at t; into pf its antiderivative sum_k a_k Si(w (t - s_k)) / w
+    (perfect) or its bounded leak-weighted integral sum_k a_k G(t - s_k) (leaky)."""
     cdef Py_ssize_t K = net.sn_K[j]
     cdef Py_ssize_t k
-    cdef double w, x, sx, cx, su = 0.0, sp = 0.0
+    cdef double w, r, x, sx, cx, su = 0.0, sp = 0.0
     cdef const double* s
     cdef const double* a
     if K == 0:
         pf[0] = 0.0
         return 0.0
     w = net.sn_w[j]
+    r = net.rtau[j]
     s = net.sn_s + net.sn_so[j]
     a = net.sn_a + net.sn_co[j]
     for k in range(K):
@@ -307,8 +412,11 @@ cdef inline double _sinc_part(Net* net, Py_ssize_t j, double t, double* pf) noex
             su += a[k] * (1.0 - x * x / 6.0)
         else:
             su += a[k] * sx / x
-        sp += a[k] * sine_integral(x, sx, cx)
-    pf[0] = sp / w
+        if r == 0.0:
+            sp += a[k] * sine_integral(x, sx, cx)
+        else:
+            sp += a[k] * leaky_sinc_integral(t - s[k], r, w, sx, cx)
+    pf[0] = sp / w if r == 0.0 else sp
     return su
 
 
@@ -1127,3 +1235,4 @@ def leaky_recursion(const double[::1] decay, const double[:, ::1] piece):
             for k in range(L):
                 G[i, k + 1] = decay[k] * G[i, k] + piece[i, k]
     return out
+

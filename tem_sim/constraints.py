@@ -236,7 +236,7 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
     Parameters
     ----------
     inputs : FourierSignals, SincSignals, PiecewisePolynomials or SpikeInput
-        The layer's inputs (sinc inputs: perfect rows only).
+        The layer's inputs.
     a, b : array_like of float, shape (K,)
         Interval ends, ``a <= b``. Spike arrivals at exactly ``b`` belong to ``(a, b]``.
     tau : float or array_like, shape (K,), default inf

@@ -294,11 +294,12 @@ def decode_bandlimited(spikes: SpikeTrains, neurons: Neurons, bandwidth: float, 
                        inequalities: bool = False, n_points: int = 8, margin: float = 0.0,
                        rcond: float = DEFAULT_RCOND, osqp_settings: dict | None = None,
                        ident_tol: float = DEFAULT_IDENT_TOL, warn: bool = True) -> BandlimitedDecodeResult:
-    """Multi-channel TEM decoding of non-periodic bandlimited signals (perfect integrators).
+    """Multi-channel TEM decoding of non-periodic bandlimited signals.
 
     Each input is sought as ``x_i(t) = sum_k c_ik sin(W (t - s_k)) / (W (t - s_k))``
     over the chosen centres; every inter-spike interval of neuron ``j`` gives one
-    linear equation ``int y_j = 2 kappa delta - bias (t_k+1 - t_k)`` with
+    linear equation ``int y_j = 2 kappa delta - bias (t_k+1 - t_k)`` (leak-weighted for leaky
+    neurons) with
     ``y_j = sum_i W[j, i] x_i``, and all neurons' equations are solved jointly.
     The signals are determined when the spikes of all neurons come faster than
     the Nyquist rate ``n_inputs W / pi``; below it the result says so
@@ -318,7 +319,7 @@ def decode_bandlimited(spikes: SpikeTrains, neurons: Neurons, bandwidth: float, 
     spikes : SpikeTrains
         Spikes of the ``neurons.n`` neurons on ``[t_start, t_stop]`` (``t_start = 0``).
     neurons : Neurons
-        The neurons' parameters; perfect integrators.
+        The neurons' parameters (perfect or leaky).
     bandwidth : float
         ``W > 0`` (rad per unit time) of the inputs.
     weights : array_like, shape (n_neurons, n_inputs), optional
@@ -354,8 +355,6 @@ def decode_bandlimited(spikes: SpikeTrains, neurons: Neurons, bandwidth: float, 
         raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
     if spikes.n_neurons != neurons.n:
         raise ValidationError("spikes.n_neurons", spikes.n_neurons, f"the number of neurons, {neurons.n}")
-    if np.any(neurons.is_leaky):
-        raise ValidationError("neurons.tau", neurons.tau, "inf (perfect integrators) for sinc decoding")
     w = as_scalar("bandwidth", bandwidth, positive=True)
     W = np.eye(neurons.n) if weights is None else as_float_array("weights", weights, ndim=2,
                                                                    shape=(neurons.n, None))

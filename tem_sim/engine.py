@@ -195,11 +195,6 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         A = sinc.coefficients
         K = A.shape[1]
         active = np.any(A != 0, axis=1)
-        if np.any(active & leaky):
-            j = int(np.flatnonzero(active & leaky)[0])
-            raise ValidationError(f"neurons.tau[{j}]", float(tau[j]),
-                                  "inf (a perfect integrator) for a neuron driven by SincSignals: the "
-                                  "leak-weighted integral of a sinc has no closed form")
         sn_K[active] = K
         sn_co[:] = np.arange(n) * K
         sn_w[:] = sinc.bandwidth
@@ -208,6 +203,11 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         ub += bd["sup"]
         ubd += bd["slope"]
         pb += bd["antiderivative"]
+        for lam in np.unique(rt[leaky]):
+            # leaky: the bounded leak-weighted integral G (|G'| = |sinc - lam G| <= 2 per sinc)
+            sel = leaky & (rt == lam)
+            pb[sel] += (sinc.bounds(float(lam))["antiderivative"] - bd["antiderivative"])[sel]
+            pbd[sel] += 2.0 * bd["sup"][sel]
     # ---- piecewise-polynomial part
     pp_L, pp_bo, pp_co = zi.copy(), zi.copy(), zi.copy()
     pp_b, pp_c, pp_G, pp_du = _EMPTY_D, np.zeros((0, 1)), _EMPTY_D, _EMPTY_D
@@ -350,7 +350,7 @@ def encode(signals: AnalogBank, weights: Any, neurons: Neurons, t_end: float, *,
     ----------
     signals : FourierSignals, SincSignals or PiecewisePolynomials
         The input bank ``x`` (``n_in`` signals). A piecewise bank must cover
-        ``[0, t_end]``; sinc inputs need perfect integrators.
+        ``[0, t_end]``.
     weights : array_like, shape (n_out, n_in)
         The layer's weights ``W``.
     neurons : Neurons

@@ -263,7 +263,7 @@ class Network:
             End of the window.
         inputs : mapping of str to an analog bank, optional
             The analog banks named by :meth:`connect_input`: FourierSignals,
-            SincSignals (perfect integrators only) or PiecewisePolynomials
+            SincSignals or PiecewisePolynomials
             (covering ``[0, t_end]``).
         max_spikes : int, optional
             Guard on the total number of spikes of one stage.

@@ -7,9 +7,10 @@ and are understood by the engine, the constraint builder and the decoder:
 * :class:`SincSignals` -- bandlimited, non-periodic signals
   ``x_i(t) = sum_k a_ik sinc_W(t - s_k)`` with ``sinc_W(t) = sin(W t) / (W t)``
   (bandwidth ``W`` in rad per unit time, the Lazar--Toth setting). Integrals
-  are closed forms in the sine integral, ``int sinc_W(t - s) dt = Si(W (t - s)) / W``.
-  Only perfect integrators take them: the leak-weighted integral of a sinc
-  has no closed form in real functions.
+  are closed forms in the sine integral, ``int sinc_W(t - s) dt = Si(W (t - s)) / W``,
+  and, under a leak ``exp(-lam t)``, in the exponential integral of a complex
+  argument: ``G(x) = int_{-inf}^{x} exp(-lam (x - y)) sinc_W(y) dy =
+  (pi exp(-lam x) [x > 0] - Im[exp(-lam x) E1(-(lam + i W) x)]) / W``.
 * :class:`PiecewisePolynomials` -- piecewise polynomials on shared breakpoints
   (piecewise-constant stimuli, linear interpolation and cubic splines through
   a recording: :meth:`PiecewisePolynomials.from_samples`). Integrals, plain
@@ -200,11 +201,32 @@ class SincSignals:
         """Integrals of every signal over ``[a_q, b_q]``; shape ``(n_signals, len(a))``."""
         return self._a @ self.basis_integrals(a, b).T
 
+    def basis_leaky_antiderivative(self, t: Any, lam: float) -> np.ndarray:
+        """``G[q, k] = int_{-inf}^{t_q} exp(-lam (t_q - s)) sinc_W(s - s_k) ds``, shape ``(len(t), K)``.
+
+        The bounded solution of ``G' = -lam G + sinc_W``, in closed form through the
+        exponential integral of a complex argument (compiled; see the module docstring).
+        """
+        from . import _core
+        t = as_float_array("t", t).ravel()
+        lam = as_scalar("lam", lam, positive=True)
+        x = (t[:, None] - self._s[None, :]).ravel()
+        return _core.leaky_sinc(np.ascontiguousarray(x), lam, self._w).reshape(t.size, self._s.size)
+
     def leaky_integrate(self, a: Any, b: Any, lam: Any) -> np.ndarray:
-        """Not available: the leak-weighted integral of a sinc has no real closed form."""
-        raise ValidationError("tau", "a finite leak time constant",
-                              "perfect integrators (tau = inf) for SincSignals inputs: the leak-weighted "
-                              "integral of a sinc has no closed form; use PiecewisePolynomials")
+        """``int_{a_q}^{b_q} exp(-lam_q (b_q - s)) x_i(s) ds``; shape ``(n_signals, len(a))``."""
+        a, b = check_intervals(a, b)
+        lam = np.broadcast_to(as_float_array("lam", lam), a.shape)
+        out = np.empty((self.n_signals, a.size))
+        for lv in np.unique(lam):
+            m = lam == lv
+            if lv == 0.0:
+                out[:, m] = self.integrate(a[m], b[m])
+                continue
+            E = (self.basis_leaky_antiderivative(b[m], lv)
+                 - np.exp(-lv * (b[m] - a[m]))[:, None] * self.basis_leaky_antiderivative(a[m], lv))
+            out[:, m] = self._a @ E.T
+        return out
 
     def mix(self, weights: Any) -> "SincSignals":
         """The bank ``W x`` on the same centres.
@@ -216,10 +238,13 @@ class SincSignals:
         W = as_float_array("weights", weights, ndim=2, shape=(None, self.n_signals))
         return SincSignals(W @ self._a, self._s, self._w)
 
-    def bounds(self) -> dict[str, np.ndarray]:
-        """Per-signal bounds: ``sup|x|``, ``sup|x'|`` and ``sup|int x|`` (antiderivative ``Si/W``)."""
+    def bounds(self, lam: float = 0.0) -> dict[str, np.ndarray]:
+        """Per-signal bounds: ``sup|x|``, ``sup|x'|`` and ``sup|int x|`` (antiderivative ``Si/W``;
+        with a leak ``lam > 0``, of the leak-weighted integral ``G``: ``min(1/lam, 2 Si(pi)/W)`` per
+        sinc, by the second mean value theorem)."""
         s = np.abs(self._a).sum(axis=1)
-        return {"sup": s, "slope": self._w * SINC_SLOPE_MAX * s, "antiderivative": SI_MAX / self._w * s}
+        anti = SI_MAX / self._w if lam == 0.0 else min(1.0 / lam, 2.0 * SI_MAX / self._w)
+        return {"sup": s, "slope": self._w * SINC_SLOPE_MAX * s, "antiderivative": anti * s}
 
 
 # --------------------------------------------------------------------------- piecewise polynomials

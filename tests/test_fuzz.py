@@ -642,7 +642,7 @@ def test_encode_sampled_and_sinc_random(data):
     kappa, delta = data.draw(positive), data.draw(positive)
     sup = float(np.abs(W).sum(axis=1).max() * _sup_drive(x).max())
     bias = data.draw(st.sampled_from([0.0, -1.0, 0.3, 1.0, 2.0])) * max(sup, 1.0) + data.draw(st.floats(-1, 3))
-    leaky = not isinstance(x, ts.SincSignals) and data.draw(st.booleans())
+    leaky = data.draw(st.booleans())
     tau = data.draw(st.one_of(reasonable_pos, st.sampled_from([1e-3, 1e3]))) if leaky else math.inf
     v0 = data.draw(st.floats(-0.999, 0.999)) * delta
 
@@ -712,7 +712,7 @@ def test_layer_rows_and_fit_sampled_random(data):
     n_in, n_out = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2))
     W = np.random.default_rng(n_in + 7 * n_out).uniform(-1, 1, (n_out, n_in))
     xs = [data.draw(sampled_banks(n_in, t_end)) for _ in range(data.draw(st.integers(1, 2)))]
-    leaky = all(not isinstance(x, ts.SincSignals) for x in xs) and data.draw(st.booleans())
+    leaky = data.draw(st.booleans())
     tau = data.draw(st.sampled_from([0.5, 3.0])) if leaky else math.inf
     bias = data.draw(st.sampled_from([0.5, 1.0, 3.0])) * (1 + max(float(np.abs(W).sum(axis=1).max()
                                                                         * _sup_drive(x).max()) for x in xs))

@@ -61,6 +61,42 @@ def test_sinc_bank_against_quadrature():
     assert np.all(np.abs(x.sample_derivative(tt)).max(axis=1) <= bd["slope"])
 
 
+def test_compiled_leaky_sinc_matches_scipy_exp1():
+    """The compiled G against SciPy's complex E1 (an independent implementation), over leaks,
+    bandwidths and times; both branches of the compiled E1 (series and continued fraction) run."""
+    from scipy.special import exp1
+    x = np.r_[np.linspace(-50, 50, 1001), np.geomspace(1e-9, 1e3, 100), -np.geomspace(1e-9, 1e3, 100), 0.0]
+    for lam in (1e-3, 0.05, 0.3, 1.0, 5.0, 50.0, 1e3):
+        for w in (0.05, 0.5, 2.0, 10.0, 100.0):
+            xs = x[np.abs(lam * x) < 600]
+            a = lam + 1j * w
+            with np.errstate(all="ignore"):
+                ref = (np.where(xs > 0, np.pi * np.exp(-lam * xs), 0.0) - (np.exp(-lam * xs) * exp1(-a * xs)).imag) / w
+            ref[xs == 0] = np.arctan(w / lam) / w
+            scale = min(1 / lam, 2 * 1.8519370519824662 / w)
+            # about 1e-16 / (lam-relative bandwidth) near x = 0 (see the README's limits)
+            tol = 1e-13 * max(1.0, lam / w) * scale
+            assert np.abs(_core.leaky_sinc(xs, lam, w) - ref).max() <= tol, (lam, w)
+
+
+@pytest.mark.parametrize("lam, w", [(0.7, 3.0), (5.0, 0.5), (0.05, 8.0), (50.0, 2.0)])
+def test_leaky_sinc_integrals_against_quadrature(lam, w):
+    x = SincSignals.random(2, w, -4.0, 6.0, seed=3)
+    a, b = 0.3, 2.9
+    got = x.leaky_integrate([a], [b], lam)[:, 0]
+    for i in range(2):
+        ref = quad(lambda t: np.exp(-lam * (b - t)) * x.sample([t])[i, 0], a, b, epsabs=1e-15, limit=400)[0]
+        assert abs(got[i] - ref) < 1e-12
+    # the bounded solution: G' = -lam G + sinc (finite differences), and G -> its limits
+    t = np.linspace(-20.0, 20.0, 4001)
+    G = x.basis_leaky_antiderivative(t, lam)
+    dG = np.gradient(G, t, axis=0, edge_order=2)
+    resid = dG + lam * G - np.sinc(w * (t[:, None] - x.centers[None, :]) / np.pi)
+    assert np.abs(resid[5:-5]).max() < 1e-3 * max(1.0, lam) * w ** 2
+    bound = min(1.0 / lam, 2 * 1.8519370519824662 / w)
+    assert np.abs(G).max() <= bound
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_piecewise_bank_against_quadrature(kind):
     p = PiecewisePolynomials.random(2, 9, 0.0, 3.0, kind=kind, seed=2)
@@ -131,9 +167,6 @@ def test_bad_engine_input():
     late = PiecewisePolynomials.from_samples([0.5, 1.0, 2.0], [1.0, 2.0, 3.0])
     with pytest.raises(ValidationError, match="sampled range"):
         encode(late, [[1.0]], Neurons(1), t_end=1.5)         # the recording starts after 0
-    x = SincSignals([[1.0]], [0.0], 1.0)
-    with pytest.raises(ValidationError, match="perfect integrator"):
-        encode(x, [[1.0]], Neurons(1, tau=2.0), t_end=1.0)   # no closed form under a leak
     net = Network()
     net.add_population("a", Neurons(1))
     net.connect_input("x", "a", [[1.0]])
@@ -188,7 +221,8 @@ def _check_spikes(y, nrn, st, t_end, dense=True, rtol=1e-10):
 
 
 @pytest.mark.parametrize("kind, tau", [("sinc", np.inf), ("constant", np.inf), ("linear", np.inf),
-                                       ("cubic", np.inf), ("constant", 1.5), ("linear", 1.5), ("cubic", 1.5)])
+                                       ("cubic", np.inf), ("constant", 1.5), ("linear", 1.5), ("cubic", 1.5),
+                                       ("sinc", 1.5), ("sinc", 0.05)])
 def test_spike_equations_and_no_missed_crossing(kind, tau):
     t_end = 12.0
     x = _bank(kind, 3, t_end, seed=11)
@@ -205,9 +239,9 @@ def test_spike_equations_and_no_missed_crossing(kind, tau):
        kappa=st.floats(0.2, 3.0), delta=st.floats(0.02, 0.5), leaky=st.booleans(), tau=st.floats(0.05, 20.0),
        v0_frac=st.floats(-1.0, 0.99))
 def test_property_random_parameters(seed, kind, bias, kappa, delta, leaky, tau, v0_frac):
-    t_end = 6.0
+    t_end = 6.0 if kind != "sinc" or not leaky else 3.0
     x = _bank(kind, 2, t_end, seed)
-    tau = tau if (leaky and kind != "sinc") else np.inf
+    tau = tau if leaky else np.inf
     nrn = Neurons(2, kappa=kappa, delta=delta, bias=bias, tau=tau, v0=v0_frac * delta)
     W = np.random.default_rng(seed).uniform(-2, 2, (2, 2))
     st = encode(x, W, nrn, t_end)
@@ -264,7 +298,7 @@ def test_network_mixes_input_kinds():
 # --------------------------------------------------------------------------- training and decoding
 
 @pytest.mark.parametrize("kind, tau", [("constant", np.inf), ("linear", np.inf), ("cubic", np.inf),
-                                       ("cubic", 2.0), ("linear", 0.5), ("sinc", np.inf)])
+                                       ("cubic", 2.0), ("linear", 0.5), ("sinc", np.inf), ("sinc", 2.0)])
 def test_fit_layer_learns_from_sampled_inputs(kind, tau):
     rng = np.random.default_rng(7)
     W = rng.uniform(-1, 1, (3, 5))
@@ -312,6 +346,16 @@ def test_decode_bandlimited_on_grid_is_exact():
     assert np.abs(res.signals.coefficients - x.coefficients).max() < 1e-8
 
 
+def test_decode_bandlimited_leaky_neurons():
+    T, w = 20.0, 2.0
+    x = SincSignals.random(1, w, -20.0, T + 20.0, seed=6)
+    W = np.array([[1.0], [0.6]])
+    nrn = Neurons(2, kappa=1.0, delta=0.05, bias=3.0, tau=[2.0, 5.0])
+    res = decode_bandlimited(encode(x, W, nrn, T), nrn, w, weights=W)
+    tt = np.linspace(3.0, T - 3.0, 2001)
+    assert np.abs(res.signals.sample(tt) - x.sample(tt)).max() < 1e-6 * np.abs(x.sample(tt)).max()
+
+
 def test_decode_bandlimited_under_sampled_says_so():
     x = SincSignals.random(1, 3.0, 0.0, 20.0, seed=4)
     nrn = Neurons(1, kappa=1.0, delta=2.0, bias=2.0)            # about 0.5 spikes per unit < 3/pi
@@ -327,8 +371,8 @@ def test_decode_bandlimited_bad_input():
         decode_bandlimited(st, nrn, 0.0)
     assert e.value.name == "bandwidth"
     with pytest.raises(ValidationError) as e:
-        decode_bandlimited(st, Neurons(1, tau=1.0), 1.0)
-    assert e.value.name == "neurons.tau"
+        decode_bandlimited(st, nrn, 1.0, centers=[0.0], extend=1.0)
+    assert e.value.name == "extend"
 
 
 # --------------------------------------------------------------------------- files and the command line
