@@ -15,7 +15,9 @@ Each row gives tem_sim's spikes per second for one type, the Fourier rate
 from the same run as the baseline, and their ratio (higher is better); the
 notes give evaluations per spike and the largest residual of the spike-time
 equation, ``|(1/kappa) int u - 2 delta|``, computed with the banks' own
-NumPy integrals (independent of the engine's arithmetic). A sinc drive costs
+NumPy integrals (independent of the engine's arithmetic). The last rows
+repeat three of the cases with leaky neurons (``tau = 2``) beside the leaky
+Fourier case. A sinc drive costs
 one sine integral per centre per evaluation, so its rate falls as the window
 (and the number of centres) grows: the note says how many centres.
 """
@@ -80,4 +82,17 @@ def run(quick: bool, peers: bool) -> list[dict]:
                     f"{st.count} spikes over t_end={t_sinc:g} in {wall * 1e3:.1f} ms; {ep:.1f} evaluations/spike, "
                     f"each {sinc.centers.size} sine integrals; max spike-equation residual "
                     f"{_residual(sinc.mix(W / N_IN), st.trains()):.2g}"))
+    # leaky neurons (tau = 2): Fourier reference, cubic recording, sinc (complex exponential integrals)
+    leaky = tem_sim.Neurons(N_OUT, kappa=1.0, delta=1.0, bias=1.0, tau=2.0)
+    st_lf, wall_lf, ep_lf = _measure(four, W, leaky, t_end, repeats)
+    rate_lf = st_lf.count / wall_lf
+    rows.append(row(f"encode {N_IN}->{N_OUT} leaky (tau=2): Fourier", "spikes/s", rate_lf, None, None, None,
+                    f"{st_lf.count} spikes in {wall_lf * 1e3:.1f} ms; {ep_lf:.1f} evaluations/spike"))
+    pp = tem_sim.PiecewisePolynomials.from_samples(ts, samples, kind="cubic")
+    for name, bank, Wb, te in (("piecewise cubic", pp, W, t_end), ("sinc", sinc, W / N_IN, t_sinc)):
+        st, wall, ep = _measure(bank, Wb, leaky, te, repeats)
+        rate = st.count / wall
+        rows.append(row(f"encode {N_IN}->{N_OUT} leaky (tau=2): {name}", "spikes/s", rate,
+                        "leaky Fourier (same run)", rate_lf, rate / rate_lf,
+                        f"{st.count} spikes over t_end={te:g} in {wall * 1e3:.1f} ms; {ep:.1f} evaluations/spike"))
     return rows
