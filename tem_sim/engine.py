@@ -114,7 +114,9 @@ def _merge(banks: list, n: int) -> tuple[FourierSignals | None, SincSignals | No
             raise ValidationError("drive", sorted(ws), "one common bandwidth for the sinc drives of a population")
         S = SincSignals(np.concatenate([b.coefficients for b in sinc], axis=1),
                         np.concatenate([b.centers for b in sinc]), sinc[0].bandwidth)
-    if pp:
+    if len(pp) == 1:
+        Pp = pp[0]
+    elif pp:
         doms = {b.domain for b in pp}
         if len(doms) > 1:
             raise ValidationError("drive", sorted(doms), "one common time range for the piecewise drives of a population")

@@ -487,6 +487,8 @@ class PiecewisePolynomials:
 
     def leaky_states(self, lam: float) -> np.ndarray:
         """``G(breaks[k]) = int_{breaks[0]}^{breaks[k]} exp(-lam (breaks[k] - s)) x(s) ds``; shape (n, L+1)."""
+        if lam == 0.0:
+            return np.array(self._cum)
         h = np.diff(self._b)
         D = self.degree
         ph = phi_functions(-lam * h, D + 1)                   # (D+2, L)
@@ -494,8 +496,6 @@ class PiecewisePolynomials:
         # whole-piece leak-weighted integrals: sum_d c_d d! h^(d+1) phi_(d+1)(-lam h)
         kern = fact[:, None] * h[None, :] ** (np.arange(D + 1)[:, None] + 1) * ph[1:]   # (D+1, L)
         piece = np.einsum("nld,dl->nl", self._c, kern)
-        if lam == 0.0:
-            return np.array(self._cum)
         from . import _core
         return _core.leaky_recursion(np.exp(-lam * h), np.ascontiguousarray(piece))
 
