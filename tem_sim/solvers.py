@@ -360,32 +360,34 @@ def cholesky_solve(Y: np.ndarray, c: np.ndarray, *, rcond: float = DEFAULT_RCOND
     cond = float(np.sqrt(lmax * lmin_inv)) if lmax > 0 and lmin_inv > 0 else float("inf")
     if not (cond <= max_condition and cond * rcond < 1e-2):
         return None
-    w = solve(Y.T @ c)
-    # iterative refinement: each step divides the error by about cond^2 eps; stop when it stalls
-    last = float("inf")
-    for _ in range(4):
-        dw = solve(Y.T @ (c - Y @ w))
-        size = float(np.linalg.norm(dw))
-        if not size < 0.5 * last:
-            break
-        w = w + dw
-        last = size
-        if size <= np.finfo(float).eps * np.linalg.norm(w):
-            break
-    res = Y @ w - c
-    residual = float(np.sqrt(rho2 + res @ res))
+    # the right-hand side and the uncertainty probes in one pass over Y
     Z = _error_factor(row_errors, R)
-    if Z is None:
-        unc = float("nan")
-    else:
+    B = c[:, None]
+    if Z is not None:
         rng = np.random.default_rng(seed)
         if sp.issparse(Z) or Z.ndim == 2:
             Zg = Z @ (rng.integers(0, 2, size=(Z.shape[1], n_probes)) * 2.0 - 1.0)
         else:
             nb, k, m = Z.shape
             Zg = (Z @ (rng.integers(0, 2, size=(nb, m, n_probes)) * 2.0 - 1.0)).reshape(R, n_probes)
-        X = solve(Y.T @ Zg)
-        unc = float(np.linalg.norm(X) / np.sqrt(n_probes))
+        B = np.column_stack([c, Zg])
+    X = solve(Y.T @ B)
+    w = X[:, 0].copy()
+    unc = float(np.linalg.norm(X[:, 1:]) / np.sqrt(n_probes)) if Z is not None else float("nan")
+    # iterative refinement against Y's own residual: each step divides the error by about
+    # cond^2 eps; stop once the error left (~ step * cond^2 eps) is below the attainable cond eps |w|
+    last = float("inf")
+    for _ in range(4):
+        dw = solve(Y.T @ (c - Y @ w))
+        size = float(np.linalg.norm(dw))
+        if not size < 0.5 * last:
+            break
+        w += dw
+        last = size
+        if size * cond <= np.linalg.norm(w):
+            break
+    res = Y @ w - c
+    residual = float(np.sqrt(rho2 + res @ res))
     return w, dict(rank=n, condition=cond, identifiable=True), residual, unc
 
 

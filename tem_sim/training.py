@@ -31,6 +31,7 @@ ill-conditioned or rank-deficient one falls back to the SVD.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -524,12 +525,31 @@ def _stop_workers(executor: Executor) -> None:
         executor.terminate_workers()
         return
     procs = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)     # shutdown() forgets it
     executor.shutdown(wait=False, cancel_futures=True)
     for p in procs:
         if p.is_alive():
             p.terminate()
     for p in procs:
         p.join(timeout=10)                               # reap them: no zombies left behind
+    if manager is not None:                              # it sees the ended workers and cleans up
+        manager.join(timeout=10)
+
+
+def _one_blas_thread() -> Any:
+    """BLAS limited to one thread (threadpoolctl, when installed) for the duration of a chunk."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the test and bench extras install it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _chunk(fn: Callable, *args: Any) -> Any:
+    """Run one chunk with single-threaded BLAS: a multi-threaded BLAS may round differently, and
+    the answer must not depend on the process (serial, pool or Dask worker) that computes it."""
+    with _one_blas_thread():
+        return fn(*args)
 
 
 def _run(executor: Executor | None, tasks: list) -> list:
@@ -539,11 +559,11 @@ def _run(executor: Executor | None, tasks: list) -> list:
     process pool is also shut down and its workers terminated before re-raising.
     """
     if executor is None:
-        return [fn(*args) for fn, *args in tasks]
+        return [_chunk(*task) for task in tasks]
     futures = []
     try:
-        for fn, *args in tasks:
-            futures.append(executor.submit(fn, *args))
+        for task in tasks:
+            futures.append(executor.submit(_chunk, *task))
         return [f.result() for f in futures]
     except BaseException as exc:
         for f in futures:
