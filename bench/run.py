@@ -15,6 +15,7 @@ Usage (from the repository root)::
     python bench/run.py --quick            # about a minute, no peer simulators
     python bench/run.py --peers            # full sizes, with Brian2 and NEST
     python bench/run.py --only encode      # only bench_encode.py
+    python bench/run.py --only fit_scaling # training at scale (bench_fit_scaling.py; several minutes)
     python bench/run.py --quick --json     # machine-readable rows
 """
 from __future__ import annotations

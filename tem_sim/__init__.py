@@ -8,16 +8,18 @@ networks by recovering the hidden spikes from the output spikes
 (finite-rate-of-innovation methods), and decodes signals from spikes.
 """
 from .constraints import SpikeInput
-from .decoding import DecodeResult, decode, decode_drive
+from .decoding import BandlimitedDecodeResult, DecodeResult, decode, decode_bandlimited, decode_drive
 from .engine import encode
 from .exceptions import (IdentifiabilityWarning, SimulationLimitError, SolverError, TemSimError,
-                         ValidationError)
+                         UnderSampledWarning, ValidationError)
 from .fri import FRIResult, fri_recover
+from .io import load_examples, load_fit, load_model, save_examples, save_fit, save_model
 from .kernels import Delta, Exponential, PeriodicLowpass
 from .network import Network, RunResult
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
+from .stimuli import PiecewisePolynomials, SincSignals
 from .training import FitResult, fit_layer
 from .twolayer import (Alignment, TwoLayerReport, TwoLayerResult, align_to_truth, fit_two_layer,
                        simulate_two_layer)
@@ -28,12 +30,16 @@ __all__ = [
     # simulation
     "encode", "Network", "RunResult",
     # data types
-    "FourierSignals", "Neurons", "SpikeTrains", "SpikeInput",
+    "FourierSignals", "SincSignals", "PiecewisePolynomials", "Neurons", "SpikeTrains", "SpikeInput",
     "Delta", "Exponential", "PeriodicLowpass",
     # training and decoding
     "fit_layer", "FitResult", "decode", "decode_drive", "DecodeResult",
+    "decode_bandlimited", "BandlimitedDecodeResult",
     "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
     "fri_recover", "FRIResult",
+    # files (tem-sim simulate / train)
+    "save_model", "load_model", "save_examples", "load_examples", "save_fit", "load_fit",
     # errors
     "TemSimError", "ValidationError", "SimulationLimitError", "SolverError", "IdentifiabilityWarning",
+    "UnderSampledWarning",
 ]

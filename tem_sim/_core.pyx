@@ -24,7 +24,7 @@ modules. No Python object is touched inside the event loop, which runs
 without the GIL and takes it only every few thousand events to honour Ctrl-C.
 """
 
-from libc.math cimport sqrt, fabs, exp, expm1, log1p, fmod, cos, sin, frexp, INFINITY, isfinite
+from libc.math cimport sqrt, fabs, exp, expm1, log, log1p, fmod, cos, sin, atan2, frexp, INFINITY, isfinite
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
@@ -165,6 +165,24 @@ cdef struct Net:
     const double* pb          # sum |p_m| * 2 (for the rounding tolerance)
     const double* pbd         # 2 sum |p_m| w_m: bound on the derivative of the steady state (leaky)
     const double* exp_rtau    # C
+    const unsigned char* const_drive   # 1: bias only (no Fourier, sinc or piecewise part)
+    # sinc part of the analog drive: sum_k a_k sin(w (t - s_k)) / (w (t - s_k))
+    const Py_ssize_t* sn_K    # N: number of sincs (0: none)
+    const Py_ssize_t* sn_so   # N: offset of the neuron's centres in sn_s
+    const Py_ssize_t* sn_co   # N: offset of the neuron's weights in sn_a
+    const double* sn_w        # N: bandwidth w
+    const double* sn_s
+    const double* sn_a
+    # piecewise-polynomial part: pieces [b_k, b_k+1], ascending local coefficients
+    const Py_ssize_t* pp_L    # N: number of pieces (0: none)
+    const Py_ssize_t* pp_bo   # N: offset of the neuron's breaks in pp_b
+    const Py_ssize_t* pp_co   # N: offset of the neuron's pieces in pp_c / pp_G / pp_du
+    Py_ssize_t pp_D1          # coefficients per piece (degree + 1)
+    const double* pp_b
+    const double* pp_c
+    const double* pp_G        # antiderivative (perfect) / leak-weighted integral (leaky) at each piece start
+    const double* pp_du       # sup |p'| on each piece
+    Py_ssize_t* pp_cur        # N: last piece used (a cursor: time mostly moves forward)
     # projections
     const double* delay
     const int* kind
@@ -329,6 +347,323 @@ cdef inline double _four(Net* net, Py_ssize_t j, double t, double* pf) noexcept 
     return 2.0 * su
 
 
+cdef double HALF_PI = 1.5707963267948966
+cdef double PI = 3.141592653589793
+
+
+cdef double sine_integral(double x, double sx, double cx) noexcept nogil:
+    """Si(x) = int_0^x sin(s)/s ds, given sx = sin(x) and cx = cos(x).
+
+    Power series for |x| <= 4 (terms alternate, largest 3.6, so no damaging
+    cancellation); beyond, Si = pi/2 + Im(exp(-i|x|) E1-fraction) through the
+    continued fraction of the exponential integral E1(i|x|), evaluated by Lentz's
+    method (converges in a few dozen iterations at |x| = 4, fewer further out).
+    """
+    cdef double ax = fabs(x), x2, term, acc
+    cdef double br, bi, cr, ci, dr, di, hr, hi, a, den, er, ei, tr, ti, s
+    cdef int n
+    if ax <= 4.0:
+        x2 = x * x
+        term = x
+        acc = x
+        for n in range(1, 40):
+            term = term * (-x2 / ((2.0 * n) * (2.0 * n + 1.0)))
+            acc += term / (2.0 * n + 1.0)
+            if fabs(term) < 1e-17 * fabs(acc):
+                break
+        return acc
+    br = 1.0
+    bi = ax
+    cr = 1e300
+    ci = 0.0
+    den = br * br + bi * bi
+    dr = br / den
+    di = -bi / den
+    hr = dr
+    hi = di
+    for n in range(2, 200):
+        a = -(n - 1.0) * (n - 1.0)
+        br += 2.0
+        # d = 1 / (a d + b)
+        tr = a * dr + br
+        ti = a * di + bi
+        den = tr * tr + ti * ti
+        dr = tr / den
+        di = -ti / den
+        # c = b + a / c
+        den = cr * cr + ci * ci
+        tr = br + a * cr / den
+        ti = bi - a * ci / den
+        cr = tr
+        ci = ti
+        # h *= c d
+        er = cr * dr - ci * di
+        ei = cr * di + ci * dr
+        tr = hr * er - hi * ei
+        hi = hr * ei + hi * er
+        hr = tr
+        if fabs(er - 1.0) + fabs(ei) < 1e-16:
+            break
+    # exp(-i ax) h, with sin(ax) = |sin x| sign; only the imaginary part is needed
+    s = sx if x > 0.0 else -sx
+    ti = cx * hi - s * hr
+    return HALF_PI + ti if x > 0.0 else -(HALF_PI + ti)
+
+
+def si(const double[::1] x):
+    """The compiled sine integral on an array (exposed for tests against SciPy)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t k
+    for k in range(x.shape[0]):
+        o[k] = sine_integral(x[k], sin(x[k]), cos(x[k]))
+    return out
+
+
+cdef double EULER_GAMMA = 0.5772156649015329
+
+
+cdef void e1_scaled(double zr, double zi, double* hr, double* hi) noexcept nogil:
+    """H(z) = exp(z) E1(z), principal branch, z != 0 (written as real pairs).
+
+    Power series E1 = -gamma - log z - sum (-z)^n / (n n!) where its terms do not
+    cancel badly (|z| <= 2, or z near the negative real axis, where E1 is large);
+    elsewhere the continued fraction E1(z) = exp(-z) / (z + 1 - 1 / (z + 3 - 4 / ...))
+    by Lentz's method.
+    """
+    cdef double R = sqrt(zr * zr + zi * zi)
+    cdef double ang = atan2(zi, zr)
+    cdef double phi = PI - fabs(ang)          # angle from the negative real axis
+    cdef double tr, ti, sr, si, er, ei, br, bi, cr, ci, dr, di, den, a, ex, xr, xi
+    cdef int n
+    if R <= 2.0 or (R < 500.0 and R * (1.0 - cos(phi)) < 3.0):
+        tr = 1.0
+        ti = 0.0
+        sr = 0.0
+        si = 0.0
+        for n in range(1, 2000):
+            # term *= -z / n
+            xr = -(tr * zr - ti * zi) / n
+            xi = -(tr * zi + ti * zr) / n
+            tr = xr
+            ti = xi
+            sr += tr / n
+            si += ti / n
+            if fabs(tr) + fabs(ti) < 1e-17 * (fabs(sr) + fabs(si)):   # no squares: they overflow
+                break
+        # E1 = -gamma - log z - s ; H = exp(z) E1
+        er = -EULER_GAMMA - log(R) - sr
+        ei = -ang - si
+        ex = exp(zr)
+        cr = ex * cos(zi)
+        ci = ex * sin(zi)
+        hr[0] = cr * er - ci * ei
+        hi[0] = cr * ei + ci * er
+        return
+    br = zr + 1.0
+    bi = zi
+    cr = 1e300
+    ci = 0.0
+    den = br * br + bi * bi
+    dr = br / den
+    di = -bi / den
+    hr[0] = dr
+    hi[0] = di
+    for n in range(1, 100000):
+        a = -(<double> n) * n
+        br += 2.0
+        # d = 1 / (a d + b)
+        tr = a * dr + br
+        ti = a * di + bi
+        den = tr * tr + ti * ti
+        dr = tr / den
+        di = -ti / den
+        # c = b + a / c
+        den = cr * cr + ci * ci
+        tr = br + a * cr / den
+        ti = bi - a * ci / den
+        cr = tr
+        ci = ti
+        # h *= c d
+        er = cr * dr - ci * di
+        ei = cr * di + ci * dr
+        tr = hr[0] * er - hi[0] * ei
+        hi[0] = hr[0] * ei + hi[0] * er
+        hr[0] = tr
+        if fabs(er - 1.0) + fabs(ei) < 1e-16:
+            break
+
+
+cdef double leaky_sinc_integral(double x, double r, double w, double sx, double cx) noexcept nogil:
+    """G(x) = int_{-inf}^{x} exp(-r (x - y)) sin(w y) / (w y) dy (sx, cx: sin, cos of w x).
+
+    With a = r + i w: G = (-Im[exp(i w x) H(-a x)] + pi exp(-r x) [x > 0]) / w, where
+    H(z) = exp(z) E1(z); the last term is the half-residue the pole at y = 0 leaves
+    when the path of the principal value passes it.
+    """
+    cdef double hr, hi, g
+    if x == 0.0:
+        return atan2(w, r) / w
+    e1_scaled(-r * x, -w * x, &hr, &hi)
+    g = -(cx * hi + sx * hr)
+    if x > 0.0:
+        g += PI * exp(-r * x)
+    return g / w
+
+
+def leaky_sinc(const double[::1] x, double r, double w):
+    """The compiled leak-weighted sinc integral G on an array (for the constraint rows and tests)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t k
+    with nogil:
+        for k in range(x.shape[0]):
+            o[k] = leaky_sinc_integral(x[k], r, w, sin(w * x[k]), cos(w * x[k]))
+    return out
+
+
+cdef inline double _sinc_part(Net* net, Py_ssize_t j, double t, double* pf) noexcept nogil:
+    """Sinc part of the drive at t; into pf its antiderivative sum_k a_k Si(w (t - s_k)) / w
+    (perfect) or its bounded leak-weighted integral sum_k a_k G(t - s_k) (leaky)."""
+    cdef Py_ssize_t K = net.sn_K[j]
+    cdef Py_ssize_t k
+    cdef double w, r, x, sx, cx, su = 0.0, sp = 0.0
+    cdef const double* s
+    cdef const double* a
+    if K == 0:
+        pf[0] = 0.0
+        return 0.0
+    w = net.sn_w[j]
+    r = net.rtau[j]
+    s = net.sn_s + net.sn_so[j]
+    a = net.sn_a + net.sn_co[j]
+    for k in range(K):
+        x = w * (t - s[k])
+        sx = sin(x)
+        cx = cos(x)
+        if fabs(x) < 1e-4:
+            su += a[k] * (1.0 - x * x / 6.0)
+        else:
+            su += a[k] * sx / x
+        if r == 0.0:
+            sp += a[k] * sine_integral(x, sx, cx)
+        else:
+            sp += a[k] * leaky_sinc_integral(t - s[k], r, w, sx, cx)
+    pf[0] = sp / w if r == 0.0 else sp
+    return su
+
+
+cdef Py_ssize_t _piece(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """Index of neuron j's piece holding t (right-continuous; clipped to the first/last piece)."""
+    cdef const double* b = net.pp_b + net.pp_bo[j]
+    cdef Py_ssize_t L = net.pp_L[j]
+    cdef Py_ssize_t k = net.pp_cur[j]
+    cdef Py_ssize_t lo, hi, mid
+    if b[k] <= t and (k == L - 1 or t < b[k + 1]):
+        return k
+    if k + 1 < L and b[k + 1] <= t and (k + 1 == L - 1 or t < b[k + 2]):
+        net.pp_cur[j] = k + 1
+        return k + 1
+    lo = 0
+    hi = L - 1
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if b[mid] <= t:
+            lo = mid
+        else:
+            hi = mid - 1
+    net.pp_cur[j] = lo
+    return lo
+
+
+cdef void phi_functions(double z, Py_ssize_t n, double* out) noexcept nogil:
+    """phi_k(z) = sum_m z^m / (m + k)! for k = 0..n (series for |z| < 2, else upward recurrence)."""
+    cdef Py_ssize_t k, m
+    cdef double term, acc, inv_fact = 1.0, p
+    if fabs(z) < 2.0:
+        for k in range(n + 1):
+            term = inv_fact
+            acc = term
+            for m in range(1, 40):
+                term = term * z / (m + k)
+                acc += term
+                if fabs(term) < 1e-18 * fabs(acc):
+                    break
+            out[k] = acc
+            inv_fact /= (k + 1)
+        return
+    p = exp(z)
+    out[0] = p
+    for k in range(1, n + 1):
+        p = (p - inv_fact) / z
+        out[k] = p
+        inv_fact /= k
+
+
+cdef inline double _pp_part(Net* net, Py_ssize_t j, double t, double* pf, double* du) noexcept nogil:
+    """Piecewise-polynomial part of the drive at t; into pf its integral from the first break
+    (perfect) or its leak-weighted integral (leaky), into du the bound on |p'| over the piece."""
+    cdef Py_ssize_t L = net.pp_L[j]
+    cdef Py_ssize_t D1 = net.pp_D1
+    cdef Py_ssize_t k, d, o
+    cdef double x, u = 0.0, F = 0.0, r, xp, fact
+    cdef const double* c
+    cdef double ph[24]
+    if L == 0:
+        pf[0] = 0.0
+        du[0] = 0.0
+        return 0.0
+    k = _piece(net, j, t)
+    o = net.pp_co[j] + k
+    x = t - net.pp_b[net.pp_bo[j] + k]
+    c = net.pp_c + o * D1
+    for d in range(D1 - 1, -1, -1):
+        u = u * x + c[d]
+    r = net.rtau[j]
+    if r == 0.0:
+        for d in range(D1 - 1, -1, -1):
+            F = (F + c[d] / (d + 1)) * x
+        pf[0] = net.pp_G[o] + F
+    else:
+        # int_0^x exp(-r (x - y)) y^d dy = d! x^(d+1) phi_(d+1)(-r x)
+        phi_functions(-r * x, D1, ph)
+        F = ph[0] * net.pp_G[o]
+        xp = x
+        fact = 1.0
+        for d in range(D1):
+            F += c[d] * fact * xp * ph[d + 1]
+            xp *= x
+            fact *= (d + 1)
+        pf[0] = F
+    du[0] = net.pp_du[o]
+    return u
+
+
+cdef inline double _analog(Net* net, Py_ssize_t j, double t, double* pf, double* du) noexcept nogil:
+    """The analog drive at t (Fourier + sinc + piecewise parts); their antiderivative (perfect)
+    or particular solution of the leak (leaky) into pf; the piecewise slope bound into du."""
+    cdef double f1, f2, f3, u
+    u = _four(net, j, t, &f1)
+    if net.sn_K[j] > 0:
+        u += _sinc_part(net, j, t, &f2)
+        f1 += f2
+    u += _pp_part(net, j, t, &f3, du)
+    pf[0] = f1 + f3
+    return u
+
+
+cdef inline double _valid_until(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """End of the time range on which the curvature bound of eval_state at t holds
+    (the end of the current piece for a piecewise drive, else forever)."""
+    cdef Py_ssize_t k
+    if net.pp_L[j] == 0:
+        return INFINITY
+    k = _piece(net, j, t)
+    if k == net.pp_L[j] - 1:
+        return INFINITY     # the last piece covers the rest of the window (t_end <= its end)
+    return net.pp_b[net.pp_bo[j] + k + 1]
+
+
 cdef inline double _leak_exp(double h, double r, double rc) noexcept nogil:
     """(exp(-rc h) - exp(-r h)) / (r - rc), computed without cancellation or overflow."""
     cdef double x = (r - rc) * h
@@ -348,11 +683,11 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
     cdef double kap = net.kappa[j]
     cdef double r = net.rtau[j]
     cdef double pf, uf, u, Iabs = 0.0, Iabs_d = 0.0, Ih, vv, vexp = 0.0, Vb, U, Ud
-    cdef double exp_int = 0.0
+    cdef double exp_int = 0.0, du
     cdef Py_ssize_t c
     cdef double* Ij
     net.n_evals += 1
-    uf = _four(net, j, t, &pf)
+    uf = _analog(net, j, t, &pf, &du)
     Fout[0] = pf
     u = net.c0[j] + uf
     if net.C > 0:
@@ -370,14 +705,14 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
     if r == 0.0:
         v[0] = net.vl[j] + (net.c0[j] * h + (pf - net.Fl[j]) + exp_int) / kap
         dv[0] = u / kap
-        K[0] = (net.ubd[j] + Iabs_d) / kap
+        K[0] = (net.ubd[j] + du + Iabs_d) / kap
     else:
         # steady state P(t) = (c0 tau + pf) / kappa
         vv = (net.c0[j] * net.tau[j] + pf) / kap
         v[0] = vv + exp(-r * h) * (net.vl[j] - (net.c0[j] * net.tau[j] + net.Fl[j]) / kap) + exp_int / kap
         dv[0] = -r * v[0] + u / kap
         U = fabs(net.c0[j]) + net.ub[j] + Iabs
-        Ud = net.ubd[j] + Iabs_d
+        Ud = net.ubd[j] + du + Iabs_d
         Vb = fabs(v[0])
         if net.tau[j] * U / kap > Vb:
             Vb = net.tau[j] * U / kap
@@ -431,7 +766,7 @@ cdef inline bint _no_currents(Net* net, Py_ssize_t j) noexcept nogil:
 
 cdef inline bint _is_simple(Net* net, Py_ssize_t j) noexcept nogil:
     """Constant drive: no Fourier part and no synaptic current."""
-    return net.nharm[j] == 0 and _no_currents(net, j)
+    return net.const_drive[j] and _no_currents(net, j)
 
 
 cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, double dv) noexcept nogil:
@@ -481,7 +816,8 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
     With ``known``, (v1, dv1, K1) are the state's values at the search point (saves one evaluation)."""
     cdef double t = net.search_from[j]
     cdef double t_end = net.t_end
-    cdef double v, dv, K, F, g, hs, hl, disc, den, lo, hi, vr, dvr, Kr, Fr, P, x
+    cdef double v, dv, K, F, g, hs, hl, disc, den, lo, hi, vr, dvr, Kr, Fr, P, x, tv
+    cdef bint capped
     cdef double delt = net.delta[j]
     cdef double tol
     cdef Py_ssize_t step
@@ -536,6 +872,10 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             hs = -2.0 * g / den
         else:
             hs = INFINITY
+        # K holds until tv only (a piecewise drive's piece end): step at most there
+        tv = _valid_until(net, j, t)
+        if t + hs > tv:
+            hs = tv - t
         if net.rtau[j] == 0.0 and _no_currents(net, j):
             # perfect, Fourier drive only: the oscillating part of the integral is bounded by
             # sup|F| = pb, so v(t+h) - v(t) <= (max(c0, 0) h + pb - F(t)) / kappa; for fast
@@ -569,25 +909,34 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             disc = dv * dv + 2.0 * K * g
             if disc >= 0.0:
                 hl = -2.0 * g / (dv + sqrt(disc))
-                # g is increasing on [t, t + hl] and has its only root in [t + hs, t + hl]
+                # g is increasing on [t, t + hl] and has its only root in [t + hs, t + hl];
+                # beyond tv the bound K no longer holds, so the bracket stops there
+                capped = t + hl > tv
+                hi = tv if capped else t + hl
                 lo = t + hs
-                hi = t + hl
-                eval_state(net, j, lo, &vr, &dvr, &Kr, &Fr)
-                if vr - delt >= -tol:
-                    net.ev_kind[j] = EV_CROSS
-                    heap_update(net, item, lo)
-                    return
-                if hi > t_end:
-                    hi = t_end
-                    eval_state(net, j, hi, &v, &dv, &K, &F)
-                    if v - delt < 0.0:
-                        net.ev_kind[j] = EV_NONE
-                        heap_update(net, item, INFINITY)
+                if lo < hi or not capped:
+                    eval_state(net, j, lo, &vr, &dvr, &Kr, &Fr)
+                    if vr - delt >= -tol:
+                        net.ev_kind[j] = EV_CROSS
+                        heap_update(net, item, lo)
                         return
-                x = refine(net, j, lo, hi, vr - delt, dvr)
-                net.ev_kind[j] = EV_CROSS
-                heap_update(net, item, x)
-                return
+                    if hi > t_end:
+                        hi = t_end
+                        capped = True
+                    if capped:
+                        eval_state(net, j, hi, &v, &dv, &K, &F)
+                        if v - delt < 0.0:
+                            if hi >= t_end:
+                                net.ev_kind[j] = EV_NONE
+                                heap_update(net, item, INFINITY)
+                                return
+                            # no crossing up to the piece end: search on from there
+                            t = hi
+                            continue
+                    x = refine(net, j, lo, hi, vr - delt, dvr)
+                    net.ev_kind[j] = EV_CROSS
+                    heap_update(net, item, x)
+                    return
         if t + hs <= t:
             # no representable progress: the integrator sits at threshold to rounding
             net.ev_kind[j] = EV_CROSS
@@ -1245,7 +1594,12 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
              const double[::1] period, const Py_ssize_t[::1] nharm,
              const double[:, ::1] a_re, const double[:, ::1] a_im,
              const double[:, ::1] p_re, const double[:, ::1] p_im,
-             const double[::1] ub, const double[::1] ubd, const double[::1] pb,
+             const double[::1] ub, const double[::1] ubd, const double[::1] pb, const double[::1] pbd,
+             const Py_ssize_t[::1] sn_K, const Py_ssize_t[::1] sn_so, const Py_ssize_t[::1] sn_co,
+             const double[::1] sn_w, const double[::1] sn_s, const double[::1] sn_a,
+             const Py_ssize_t[::1] pp_L, const Py_ssize_t[::1] pp_bo, const Py_ssize_t[::1] pp_co,
+             const double[::1] pp_b, const double[:, ::1] pp_c, const double[::1] pp_G,
+             const double[::1] pp_du,
              const double[::1] exp_tau,
              const double[::1] delay, const int[::1] kind, const Py_ssize_t[::1] chan,
              const Py_ssize_t[::1] pre_start, const Py_ssize_t[::1] indptr_off,
@@ -1281,11 +1635,11 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         rtau[j] = 1.0 / tau[j] if isfinite(tau[j]) else 0.0
     for c in range(C):
         exp_rtau[c] = 1.0 / exp_tau[c]
-    cdef double[::1] pbd = np.zeros(N)
-    cdef Py_ssize_t m
+    cdef unsigned char[::1] const_drive = np.zeros(N, dtype=np.uint8)
+    cdef Py_ssize_t[::1] pp_cur = np.zeros(N, dtype=np.intp)
+    cdef double dummy_du = 0.0
     for j in range(N):
-        for m in range(nharm[j]):
-            pbd[j] += 2.0 * sqrt(p_re[j, m] * p_re[j, m] + p_im[j, m] * p_im[j, m]) * omega[j] * (m + 1)
+        const_drive[j] = nharm[j] == 0 and sn_K[j] == 0 and pp_L[j] == 0
 
     net.N = N
     net.P = P
@@ -1308,6 +1662,22 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.pb = &pb[0]
     net.pbd = &pbd[0]
     net.exp_rtau = &exp_rtau[0]
+    net.const_drive = &const_drive[0]
+    net.sn_K = &sn_K[0]
+    net.sn_so = &sn_so[0]
+    net.sn_co = &sn_co[0]
+    net.sn_w = &sn_w[0]
+    net.sn_s = &sn_s[0] if sn_s.shape[0] > 0 else &dummy_d
+    net.sn_a = &sn_a[0] if sn_a.shape[0] > 0 else &dummy_d
+    net.pp_L = &pp_L[0]
+    net.pp_bo = &pp_bo[0]
+    net.pp_co = &pp_co[0]
+    net.pp_D1 = pp_c.shape[1]
+    net.pp_b = &pp_b[0] if pp_b.shape[0] > 0 else &dummy_d
+    net.pp_c = &pp_c[0, 0] if pp_c.shape[0] * pp_c.shape[1] > 0 else &dummy_d
+    net.pp_G = &pp_G[0] if pp_G.shape[0] > 0 else &dummy_d
+    net.pp_du = &pp_du[0] if pp_du.shape[0] > 0 else &dummy_d
+    net.pp_cur = &pp_cur[0]
     net.delay = &delay[0] if P > 0 else &dummy_d
     net.kind = &kind[0] if P > 0 else &dummy_k
     net.chan = &chan[0] if P > 0 else &dummy_i
@@ -1378,13 +1748,13 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 net.ev_kind[j] = EV_NONE
                 for c in range(C):
                     net.I[j * C + c] = 0.0
-                _four(&net, j, 0.0, &net.Fl[j])
+                _analog(&net, j, 0.0, &net.Fl[j], &dummy_du)
             for j in range(N):
                 schedule(&net, j)
             for j in range(N):
                 # a perfect integrator with constant drive in a network of delta synapses only
                 # keeps its state in the packed array from here on
-                net.hot[P + j].fast = 1 if (C == 0 and nharm[j] == 0 and rtau[j] == 0.0) else 0
+                net.hot[P + j].fast = 1 if (C == 0 and const_drive[j] and rtau[j] == 0.0) else 0
                 net.hot[P + j].tl = net.tl[j]
                 net.hot[P + j].vl = net.vl[j]
                 net.hot[P + j].c0 = net.c0[j]
@@ -1442,6 +1812,19 @@ def exp_trace(const double[::1] s, const double[::1] w, double tau, const double
             if k >= 0:
                 out[q] = S[k] * exp(-(t[q] - s[k]) / tau)
     return np.asarray(out)
+
+
+def leaky_recursion(const double[::1] decay, const double[:, ::1] piece):
+    """``G[:, 0] = 0``, ``G[:, k+1] = decay[k] G[:, k] + piece[:, k]`` (leak-weighted integrals
+    accumulated over the pieces of a piecewise drive); shape ``(n, L + 1)``."""
+    cdef Py_ssize_t n = piece.shape[0], L = piece.shape[1], i, k
+    out = np.zeros((n, L + 1))
+    cdef double[:, ::1] G = out
+    with nogil:
+        for i in range(n):
+            for k in range(L):
+                G[i, k + 1] = decay[k] * G[i, k] + piece[i, k]
+    return out
 
 
 def _use_sliced(bint flag):

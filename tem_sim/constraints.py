@@ -7,8 +7,9 @@ interval (E1), plus one for the first spike from ``v0`` (E0); between spikes
 and after the last one the integrator stayed below threshold, which gives
 linear inequalities (I1) at as many points as requested (sections 1 and 4 of
 the mathematics reference). The entries of a row are the integrals of each
-input over the interval: dense for analog :class:`~tem_sim.signals.FourierSignals`
-inputs, sparse (``scipy.sparse.csr_matrix``) for spike inputs
+input over the interval: dense for analog inputs
+(:class:`~tem_sim.signals.FourierSignals`, :class:`~tem_sim.stimuli.SincSignals`,
+:class:`~tem_sim.stimuli.PiecewisePolynomials`), sparse (``scipy.sparse.csr_matrix``) for spike inputs
 (:class:`SpikeInput`) through a :mod:`tem_sim.kernels` kernel, where only the
 presynaptic neurons active before the end of the interval contribute. Everything
 is vectorised over intervals; Python loops run over neurons only.
@@ -34,6 +35,7 @@ from .kernels import Delta, Exponential, Kernel, PeriodicLowpass, as_kernel
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
+from .stimuli import PiecewisePolynomials, SincSignals
 
 __all__ = ["SpikeInput", "NeuronRows", "interval_rows", "neuron_rows", "layer_rows",
            "check_examples", "EQ_E0", "EQ_E1"]
@@ -233,7 +235,7 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
 
     Parameters
     ----------
-    inputs : FourierSignals or SpikeInput
+    inputs : FourierSignals, SincSignals, PiecewisePolynomials or SpikeInput
         The layer's inputs.
     a, b : array_like of float, shape (K,)
         Interval ends, ``a <= b``. Spike arrivals at exactly ``b`` belong to ``(a, b]``.
@@ -271,6 +273,16 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
         if np.any(leaky):
             E[leaky] = _leaky_harmonic_integrals(inputs, a[leaky], b[leaky], lam[leaky])
         return (E @ inputs.coefficients.T).real
+    if isinstance(inputs, (SincSignals, PiecewisePolynomials)):
+        if isinstance(inputs, PiecewisePolynomials):
+            inputs.check_times("interval start", a)
+            inputs.check_times("interval end", b)
+        out = np.empty((a.size, inputs.n_signals))
+        if np.any(~leaky):
+            out[~leaky] = inputs.integrate(a[~leaky], b[~leaky]).T
+        if np.any(leaky):
+            out[leaky] = inputs.leaky_integrate(a[leaky], b[leaky], lam[leaky]).T
+        return out
     if isinstance(inputs, SpikeInput):
         rows, cols, vals = [], [], []
         ip, il = np.flatnonzero(~leaky), np.flatnonzero(leaky)
@@ -291,7 +303,8 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
         else:
             r_, c_, v_ = np.empty(0, int), np.empty(0, int), np.empty(0)
         return sp.csr_matrix((v_, (r_, c_)), shape=(a.size, inputs.n_inputs))
-    raise ValidationError("inputs", type(inputs).__name__, "a FourierSignals or a SpikeInput")
+    raise ValidationError("inputs", type(inputs).__name__,
+                          "a FourierSignals, SincSignals, PiecewisePolynomials or SpikeInput")
 
 
 # --------------------------------------------------------------------------- example checks
@@ -318,12 +331,13 @@ def check_examples(examples: Any, n_neurons: int | None = None) -> list[tuple[An
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
             raise ValidationError(f"examples[{e}]", type(pair).__name__, "an (inputs, output_spikes) pair")
         inp, st = pair
-        if isinstance(inp, FourierSignals):
+        if isinstance(inp, (FourierSignals, SincSignals, PiecewisePolynomials)):
             k = inp.n_signals
         elif isinstance(inp, SpikeInput):
             k = inp.n_inputs
         else:
-            raise ValidationError(f"examples[{e}].inputs", type(inp).__name__, "a FourierSignals or a SpikeInput")
+            raise ValidationError(f"examples[{e}].inputs", type(inp).__name__,
+                                  "a FourierSignals, SincSignals, PiecewisePolynomials or a SpikeInput")
         if not isinstance(st, SpikeTrains):
             raise ValidationError(f"examples[{e}].output_spikes", type(st).__name__, "a SpikeTrains")
         if n_in is None:

@@ -11,7 +11,7 @@ parameter, never a crash inside the loop.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 import numpy as np
 
@@ -21,16 +21,34 @@ from .exceptions import SimulationLimitError, ValidationError
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
+from .stimuli import PiecewisePolynomials, SincSignals
 
-__all__ = ["encode", "DEFAULT_MAX_SPIKES"]
+__all__ = ["encode", "DEFAULT_MAX_SPIKES", "AnalogBank", "ANALOG_TYPES"]
 
 #: Default guard on the number of spikes one run may emit.
 DEFAULT_MAX_SPIKES = 50_000_000
 
 
+#: The analog input banks the engine takes.
+AnalogBank = Union[FourierSignals, SincSignals, PiecewisePolynomials]
+ANALOG_TYPES = (FourierSignals, SincSignals, PiecewisePolynomials)
+#: Highest polynomial degree of a piecewise drive in the compiled core.
+MAX_DEGREE = 20
+
+
 @dataclass
 class LoweredNeurons:
-    """Flat per-neuron arrays in the layout :func:`tem_sim._core.simulate` expects."""
+    """Flat per-neuron arrays in the layout :func:`tem_sim._core.simulate` expects.
+
+    The analog drive of neuron ``j`` is the sum of a Fourier part (``nharm``,
+    ``a_*``, ``p_*``), a sinc part (``sn_*``: ``sn_K[j]`` sincs of bandwidth
+    ``sn_w[j]``, centres at ``sn_s[sn_so[j]:]``, weights at ``sn_a[sn_co[j]:]``)
+    and a piecewise-polynomial part (``pp_*``: ``pp_L[j]`` pieces with breaks at
+    ``pp_b[pp_bo[j]:]``, coefficient rows, piece-start integrals and slope bounds
+    at row ``pp_co[j]`` of ``pp_c``, ``pp_G``, ``pp_du``). ``ub``, ``ubd``, ``pb``
+    and ``pbd`` bound the whole analog part (``ubd`` without the piecewise
+    slope, which the core takes per piece).
+    """
 
     kappa: np.ndarray
     delta: np.ndarray
@@ -46,36 +64,118 @@ class LoweredNeurons:
     ub: np.ndarray
     ubd: np.ndarray
     pb: np.ndarray
+    pbd: np.ndarray
+    sn_K: np.ndarray
+    sn_so: np.ndarray
+    sn_co: np.ndarray
+    sn_w: np.ndarray
+    sn_s: np.ndarray
+    sn_a: np.ndarray
+    pp_L: np.ndarray
+    pp_bo: np.ndarray
+    pp_co: np.ndarray
+    pp_b: np.ndarray
+    pp_c: np.ndarray
+    pp_G: np.ndarray
+    pp_du: np.ndarray
 
 
-def lower_neurons(neurons: Neurons, drive: FourierSignals | None) -> LoweredNeurons:
+def _as_banks(drive: Any, n: int) -> list:
+    if drive is None:
+        return []
+    banks = list(drive) if isinstance(drive, (list, tuple)) else [drive]
+    for k, b in enumerate(banks):
+        if not isinstance(b, ANALOG_TYPES):
+            raise ValidationError("drive", type(b).__name__,
+                                  "FourierSignals, SincSignals or PiecewisePolynomials banks")
+        if b.n_signals != n:
+            raise ValidationError("drive", f"a bank of {b.n_signals} signals", f"one signal per neuron ({n})")
+    return banks
+
+
+def _merge(banks: list, n: int) -> tuple[FourierSignals | None, SincSignals | None, PiecewisePolynomials | None]:
+    """One bank per kind: Fourier banks summed, sinc banks joined, piecewise banks on the union of breaks."""
+    four = [b for b in banks if isinstance(b, FourierSignals)]
+    sinc = [b for b in banks if isinstance(b, SincSignals)]
+    pp = [b for b in banks if isinstance(b, PiecewisePolynomials)]
+    F = S = Pp = None
+    if four:
+        periods = {b.period for b in four}
+        if len(periods) > 1:
+            raise ValidationError("drive", sorted(periods), "one common period for the Fourier drives of a population")
+        M = max(b.n_harmonics for b in four)
+        total = np.zeros((n, 2 * M + 1), dtype=np.complex128)
+        for b in four:
+            total[:, M - b.n_harmonics:M + b.n_harmonics + 1] += b.coefficients
+        F = FourierSignals(total, four[0].period)
+    if sinc:
+        ws = {b.bandwidth for b in sinc}
+        if len(ws) > 1:
+            raise ValidationError("drive", sorted(ws), "one common bandwidth for the sinc drives of a population")
+        S = SincSignals(np.concatenate([b.coefficients for b in sinc], axis=1),
+                        np.concatenate([b.centers for b in sinc]), sinc[0].bandwidth)
+    if len(pp) == 1:
+        Pp = pp[0]
+    elif pp:
+        doms = {b.domain for b in pp}
+        if len(doms) > 1:
+            raise ValidationError("drive", sorted(doms), "one common time range for the piecewise drives of a population")
+        breaks = np.unique(np.concatenate([b.breaks for b in pp]))
+        D = max(b.degree for b in pp)
+        coef = np.zeros((n, breaks.size - 1, D + 1))
+        for b in pp:
+            r = b.refine(breaks) if b.breaks.size != breaks.size else b
+            coef[:, :, :b.degree + 1] += r.coefficients
+        Pp = PiecewisePolynomials(breaks, coef)
+    return F, S, Pp
+
+
+def check_drive_window(drive: Any, t_end: float, name: str = "t_end") -> None:
+    """A piecewise drive must cover the simulated window ``[0, t_end]``."""
+    for b in (drive if isinstance(drive, (list, tuple)) else [drive]):
+        if isinstance(b, PiecewisePolynomials):
+            lo, hi = b.domain
+            if lo > 0.0 or hi < t_end:
+                raise ValidationError(name, t_end, f"a window [0, t_end] inside the sampled range [{lo!r}, {hi!r}] "
+                                      "of the piecewise input (it is not defined outside)")
+
+
+def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> LoweredNeurons:
     """Per-neuron arrays for the compiled core.
 
     Parameters
     ----------
     neurons : Neurons
         The neurons' parameters.
-    drive : FourierSignals or None
-        Each neuron's analog drive ``y_j`` (one signal per neuron), or None.
+    drive : analog bank, list of banks, or None
+        Each neuron's analog drive ``y_j`` (banks of one signal per neuron: Fourier,
+        sinc or piecewise polynomial; several banks add up), or None.
+    t_end : float, optional
+        End of the window, checked against the range of a piecewise drive.
     """
     n = neurons.n
+    banks = _as_banks(drive, n)
+    if t_end is not None:
+        check_drive_window(banks, t_end)
+    four, sinc, pp = _merge(banks, n)
     tau = np.ascontiguousarray(neurons.tau, dtype=np.float64)
-    if drive is None:
+    leaky = np.isfinite(tau)
+    with np.errstate(divide="ignore"):
+        rt = np.where(leaky, 1.0 / tau, 0.0)
+    # ---- Fourier part
+    if four is None:
         M = 0
         period = np.ones(n)
         a = np.zeros((n, 0), dtype=np.complex128)
         mean = np.zeros(n)
     else:
-        M = drive.n_harmonics
-        period = np.full(n, drive.period)
-        c = drive.coefficients
+        M = four.n_harmonics
+        period = np.full(n, four.period)
+        c = four.coefficients
         a = c[:, M + 1:]
         mean = c[:, M].real
     m = np.arange(1, M + 1)
     omega = 2.0 * np.pi * m / period[:, None] if M else np.zeros((n, 0))
-    leaky = np.isfinite(tau)
-    with np.errstate(divide="ignore"):
-        rt = np.where(leaky, 1.0 / tau, 0.0)
     p = np.empty_like(a)
     if M:
         # perfect: antiderivative factor a_m / (i w_m); leaky: steady state a_m / (1/tau + i w_m)
@@ -84,7 +184,66 @@ def lower_neurons(neurons: Neurons, drive: FourierSignals | None) -> LoweredNeur
     nharm = np.full(n, M, dtype=np.intp)
     if M:
         nharm[np.all(a == 0, axis=1)] = 0
-    absa = np.abs(a)
+    absa, absp = np.abs(a), np.abs(p)
+    ub = 2.0 * absa.sum(axis=1)
+    ubd = 2.0 * (absa * omega).sum(axis=1)
+    pb = 2.0 * absp.sum(axis=1)
+    pbd = 2.0 * (absp * omega).sum(axis=1)
+    # ---- sinc part
+    zi = np.zeros(n, dtype=np.intp)
+    sn_K, sn_so, sn_co, sn_w = zi.copy(), zi.copy(), zi.copy(), np.zeros(n)
+    sn_s, sn_a = _EMPTY_D, _EMPTY_D
+    if sinc is not None:
+        A = sinc.coefficients
+        K = A.shape[1]
+        active = np.any(A != 0, axis=1)
+        sn_K[active] = K
+        sn_co[:] = np.arange(n) * K
+        sn_w[:] = sinc.bandwidth
+        sn_s, sn_a = np.ascontiguousarray(sinc.centers), np.ascontiguousarray(A.ravel())
+        bd = sinc.bounds()
+        ub += bd["sup"]
+        ubd += bd["slope"]
+        pb += bd["antiderivative"]
+        for lam in np.unique(rt[leaky]):
+            # leaky: the bounded leak-weighted integral G (|G'| = |sinc - lam G| <= 2 per sinc)
+            sel = leaky & (rt == lam)
+            pb[sel] += (sinc.bounds(float(lam))["antiderivative"] - bd["antiderivative"])[sel]
+            pbd[sel] += 2.0 * bd["sup"][sel]
+    # ---- piecewise-polynomial part
+    pp_L, pp_bo, pp_co = zi.copy(), zi.copy(), zi.copy()
+    pp_b, pp_c, pp_G, pp_du = _EMPTY_D, np.zeros((0, 1)), _EMPTY_D, _EMPTY_D
+    if pp is not None:
+        if pp.degree > MAX_DEGREE:
+            raise ValidationError("drive", f"piecewise polynomials of degree {pp.degree}", f"degree <= {MAX_DEGREE}")
+        C = pp.coefficients
+        L = C.shape[1]
+        active = np.any(C != 0, axis=(1, 2))
+        pp_L[active] = L
+        pp_co[:] = np.arange(n) * L
+        pp_b = np.ascontiguousarray(pp.breaks)
+        pp_c = np.ascontiguousarray(C.reshape(n * L, C.shape[2]))
+        sup, slope = pp.piece_bounds()
+        h = np.diff(pp.breaks)
+        G = np.empty((n, L))
+        supG = np.empty(n)
+        if np.any(~leaky):
+            cum = pp.leaky_states(0.0)
+            G[~leaky] = cum[~leaky, :-1]
+            d = np.arange(pp.degree + 1)
+            span = (np.abs(C) * h[None, :, None] ** (d + 1) / (d + 1)).sum(axis=2)
+            supG[~leaky] = (np.abs(cum[:, :-1]) + span).max(axis=1)[~leaky]
+        for lam in np.unique(rt[leaky]):
+            sel = leaky & (rt == lam)
+            Gl = pp.leaky_states(float(lam))
+            G[sel] = Gl[sel, :-1]
+            supG[sel] = (np.abs(Gl[:, :-1]) + sup * np.minimum(h, 1.0 / lam)).max(axis=1)[sel]
+        pp_G = np.ascontiguousarray(G.ravel())
+        pp_du = np.ascontiguousarray(slope.ravel())
+        supu = sup.max(axis=1)
+        ub += supu
+        pb += supG
+        pbd += rt * supG + supu
     return LoweredNeurons(
         kappa=np.ascontiguousarray(neurons.kappa, dtype=np.float64),
         delta=np.ascontiguousarray(neurons.delta, dtype=np.float64),
@@ -95,10 +254,41 @@ def lower_neurons(neurons: Neurons, drive: FourierSignals | None) -> LoweredNeur
         nharm=nharm,
         a_re=np.ascontiguousarray(a.real), a_im=np.ascontiguousarray(a.imag),
         p_re=np.ascontiguousarray(p.real), p_im=np.ascontiguousarray(p.imag),
-        ub=np.ascontiguousarray(2.0 * absa.sum(axis=1)),
-        ubd=np.ascontiguousarray(2.0 * (absa * omega).sum(axis=1)),
-        pb=np.ascontiguousarray(2.0 * np.abs(p).sum(axis=1)),
+        ub=np.ascontiguousarray(ub), ubd=np.ascontiguousarray(ubd),
+        pb=np.ascontiguousarray(pb), pbd=np.ascontiguousarray(pbd),
+        sn_K=sn_K, sn_so=sn_so, sn_co=sn_co, sn_w=sn_w, sn_s=sn_s, sn_a=sn_a,
+        pp_L=pp_L, pp_bo=pp_bo, pp_co=pp_co, pp_b=pp_b, pp_c=pp_c, pp_G=pp_G, pp_du=pp_du,
     )
+
+
+def concat_lowered(lows: list[LoweredNeurons]) -> LoweredNeurons:
+    """Neurons of several populations as one flat set (Fourier arrays padded to the largest M,
+    sinc and piecewise arrays appended with their offsets shifted)."""
+    if len(lows) == 1:
+        return lows[0]
+    M = max(l.a_re.shape[1] for l in lows)
+    D1 = max(l.pp_c.shape[1] for l in lows)
+
+    def pad(a, width):
+        return np.pad(a, ((0, 0), (0, width - a.shape[1])))
+
+    def cat(parts, dtype=None):
+        return np.ascontiguousarray(np.concatenate(parts), dtype=dtype)
+
+    fields = {}
+    for f in ("kappa", "delta", "c0", "tau", "v0", "period", "nharm", "ub", "ubd", "pb", "pbd",
+              "sn_K", "sn_w", "pp_L"):
+        fields[f] = cat([getattr(l, f) for l in lows])
+    for f in ("a_re", "a_im", "p_re", "p_im"):
+        fields[f] = cat([pad(getattr(l, f), M) for l in lows])
+    for off, arr, shift in (("sn_so", "sn_s", "sn_s"), ("sn_co", "sn_a", "sn_a"),
+                            ("pp_bo", "pp_b", "pp_b"), ("pp_co", "pp_G", "pp_G")):
+        base = np.cumsum([0] + [getattr(l, shift).size for l in lows[:-1]])
+        fields[off] = cat([getattr(l, off) + b for l, b in zip(lows, base)], np.intp)
+        fields[arr] = cat([getattr(l, arr) for l in lows], np.float64)
+    fields["pp_du"] = cat([l.pp_du for l in lows], np.float64)
+    fields["pp_c"] = np.ascontiguousarray(np.concatenate([pad(l.pp_c, D1) for l in lows]))
+    return LoweredNeurons(**fields)
 
 
 def check_t_end(t_end: Any) -> float:
@@ -136,7 +326,9 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
     ri = _EMPTY_I if record_neurons is None else record_neurons
     times, idx, traces, stats, status = _core.simulate(
         low.kappa, low.delta, low.c0, low.tau, low.v0, low.period, low.nharm,
-        low.a_re, low.a_im, low.p_re, low.p_im, low.ub, low.ubd, low.pb,
+        low.a_re, low.a_im, low.p_re, low.p_im, low.ub, low.ubd, low.pb, low.pbd,
+        low.sn_K, low.sn_so, low.sn_co, low.sn_w, low.sn_s, low.sn_a,
+        low.pp_L, low.pp_bo, low.pp_co, low.pp_b, low.pp_c, low.pp_G, low.pp_du,
         pr.get("exp_tau", _EMPTY_D),
         pr.get("delay", _EMPTY_D), pr.get("kind", np.zeros(0, dtype=np.intc)), pr.get("chan", _EMPTY_I),
         pr.get("pre_start", _EMPTY_I), pr.get("indptr_off", _EMPTY_I), pr.get("indptr", _EMPTY_I),
@@ -147,7 +339,7 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
     return times, idx, traces, stats
 
 
-def encode(signals: FourierSignals, weights: Any, neurons: Neurons, t_end: float, *,
+def encode(signals: AnalogBank, weights: Any, neurons: Neurons, t_end: float, *,
            max_spikes: int = DEFAULT_MAX_SPIKES) -> SpikeTrains:
     """Encode analog inputs with a layer of integrate-and-fire TEM neurons.
 
@@ -158,8 +350,9 @@ def encode(signals: FourierSignals, weights: Any, neurons: Neurons, t_end: float
 
     Parameters
     ----------
-    signals : FourierSignals
-        The input bank ``x`` (``n_in`` signals).
+    signals : FourierSignals, SincSignals or PiecewisePolynomials
+        The input bank ``x`` (``n_in`` signals). A piecewise bank must cover
+        ``[0, t_end]``.
     weights : array_like, shape (n_out, n_in)
         The layer's weights ``W``.
     neurons : Neurons
@@ -184,13 +377,14 @@ def encode(signals: FourierSignals, weights: Any, neurons: Neurons, t_end: float
     >>> st.times.tolist()  # 2*kappa*delta/bias = 1 between spikes
     [1.0, 2.0, 3.0]
     """
-    if not isinstance(signals, FourierSignals):
-        raise ValidationError("signals", type(signals).__name__, "a FourierSignals bank")
+    if not isinstance(signals, ANALOG_TYPES):
+        raise ValidationError("signals", type(signals).__name__,
+                              "a FourierSignals, SincSignals or PiecewisePolynomials bank")
     if not isinstance(neurons, Neurons):
         raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
     W = as_float_array("weights", weights, ndim=2, shape=(neurons.n, signals.n_signals))
     t_end = check_t_end(t_end)
     max_spikes = check_max_spikes(max_spikes)
-    low = lower_neurons(neurons, signals.mix(W))
+    low = lower_neurons(neurons, signals.mix(W), t_end)
     times, idx, _, _ = simulate_lowered(low, t_end, max_spikes)
     return SpikeTrains(times, idx, neurons.n, 0.0, t_end, sort=False)

@@ -60,3 +60,7 @@ class SolverError(TemSimError, RuntimeError):
 
 class IdentifiabilityWarning(UserWarning):
     """The data do not determine the unknowns (rank deficiency, too few spikes)."""
+
+
+class UnderSampledWarning(IdentifiabilityWarning):
+    """The spikes come slower than the Nyquist rate of the signal being decoded."""

@@ -27,7 +27,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_scalar
-from .engine import (DEFAULT_MAX_SPIKES, LoweredNeurons, check_max_spikes, check_t_end, lower_neurons,
+from .engine import (ANALOG_TYPES, DEFAULT_MAX_SPIKES, AnalogBank, check_drive_window, check_max_spikes,
+                     check_t_end, concat_lowered, lower_neurons,
                      simulate_lowered)
 from .exceptions import ValidationError
 from .kernels import Exponential, Kernel, PeriodicLowpass, as_kernel
@@ -252,7 +253,7 @@ class Network:
         return [groups[g] for g in order]
 
     # ------------------------------------------------------------ running
-    def run(self, t_end: float, inputs: Mapping[str, FourierSignals] | None = None, *,
+    def run(self, t_end: float, inputs: Mapping[str, AnalogBank] | None = None, *,
             max_spikes: int = DEFAULT_MAX_SPIKES, record_times: Any = None) -> RunResult:
         """Simulate the network on ``[0, t_end]``.
 
@@ -260,8 +261,10 @@ class Network:
         ----------
         t_end : float
             End of the window.
-        inputs : mapping of str to FourierSignals, optional
-            The analog banks named by :meth:`connect_input`.
+        inputs : mapping of str to an analog bank, optional
+            The analog banks named by :meth:`connect_input`: FourierSignals,
+            SincSignals or PiecewisePolynomials
+            (covering ``[0, t_end]``).
         max_spikes : int, optional
             Guard on the total number of spikes of one stage.
         record_times : array_like of float, optional
@@ -284,8 +287,10 @@ class Network:
         for name in sorted(needed):
             if name not in inputs:
                 raise ValidationError("inputs", name, "given: every input declared with connect_input")
-            if not isinstance(inputs[name], FourierSignals):
-                raise ValidationError(f"inputs[{name!r}]", type(inputs[name]).__name__, "a FourierSignals bank")
+            if not isinstance(inputs[name], ANALOG_TYPES):
+                raise ValidationError(f"inputs[{name!r}]", type(inputs[name]).__name__,
+                                      "a FourierSignals, SincSignals or PiecewisePolynomials bank")
+            check_drive_window(inputs[name], t_end)
         for c in self._inputs:
             if c.weights.shape[1] != inputs[c.name].n_signals:
                 raise ValidationError(f"inputs[{c.name!r}]", f"{inputs[c.name].n_signals} signals",
@@ -310,11 +315,12 @@ class Network:
         result.stats = stats_total
         return _ordered(result, list(self._pops))
 
-    def _drive(self, name: str, inputs: Mapping[str, FourierSignals], done: Mapping[str, SpikeTrains]
-               ) -> FourierSignals | None:
-        """Fourier drive of population ``name``: analog inputs plus lowpass-filtered spikes."""
+    def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains]
+               ) -> list[AnalogBank]:
+        """Analog drive banks of population ``name``: its analog inputs mixed by their weights,
+        and lowpass-filtered spikes as Fourier banks (the engine adds them up)."""
         n = self._pops[name].n
-        banks: list[FourierSignals] = []
+        banks: list[AnalogBank] = []
         for c in self._inputs:
             if c.post == name:
                 banks.append(inputs[c.name].mix(c.weights))
@@ -335,19 +341,9 @@ class Network:
                 shift = np.exp(-2j * np.pi * np.outer(p.delays, m) / k.period)  # delay: phase shift
                 np.add.at(Y, coo.row, coo.data[:, None] * shift * C[coo.col])
                 banks.append(FourierSignals(Y, k.period))
-        if not banks:
-            return None
-        periods = {b.period for b in banks}
-        if len(periods) > 1:
-            raise ValidationError(f"inputs of population {name!r}", sorted(periods),
-                                  "one common period for every Fourier drive of a population")
-        M = max(b.n_harmonics for b in banks)
-        total = np.zeros((n, 2 * M + 1), dtype=np.complex128)
-        for b in banks:
-            total[:, M - b.n_harmonics:M + b.n_harmonics + 1] += b.coefficients
-        return FourierSignals(total, banks[0].period)
+        return banks
 
-    def _run_stage(self, stage: list[str], t_end: float, inputs: Mapping[str, FourierSignals],
+    def _run_stage(self, stage: list[str], t_end: float, inputs: Mapping[str, AnalogBank],
                    done: Mapping[str, SpikeTrains], max_spikes: int, rec: np.ndarray):
         offsets: dict[str, int] = {}
         total = 0
@@ -356,8 +352,8 @@ class Network:
             total += self._pops[name].n
         lows = []
         for name in stage:
-            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done)))
-        low = _concat_lowered(lows)
+            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done), t_end))
+        low = concat_lowered(lows)
         proj = self._lower_projections(stage, offsets, total)
         rec_idx = np.arange(total, dtype=np.intp) if rec.size else None
         times, idx, traces, stats = simulate_lowered(low, t_end, max_spikes, projections=proj,
@@ -448,20 +444,3 @@ def _ordered(result: RunResult, names: list[str]) -> RunResult:
     out.record_times = result.record_times
     out.stats = result.stats
     return out
-
-
-def _concat_lowered(lows: list[LoweredNeurons]) -> LoweredNeurons:
-    """Neurons of several populations as one flat set (Fourier arrays padded to the largest M)."""
-    if len(lows) == 1:
-        return lows[0]
-    M = max(l.a_re.shape[1] for l in lows)
-
-    def pad(a):
-        return np.pad(a, ((0, 0), (0, M - a.shape[1])))
-
-    fields = {}
-    for f in ("kappa", "delta", "c0", "tau", "v0", "period", "nharm", "ub", "ubd", "pb"):
-        fields[f] = np.ascontiguousarray(np.concatenate([getattr(l, f) for l in lows]))
-    for f in ("a_re", "a_im", "p_re", "p_im"):
-        fields[f] = np.ascontiguousarray(np.concatenate([pad(getattr(l, f)) for l in lows]))
-    return LoweredNeurons(**fields)

@@ -13,12 +13,29 @@ are grouped into deterministic chunks that run serially or on any
 :class:`concurrent.futures.Executor` (a process pool, or a Dask
 ``distributed`` client's ``get_executor()``); the answer does not depend on
 where the chunks run.
+
+Analog (Fourier-series) inputs are never expanded into dense rows. Neuron
+``j``'s rows in example ``e`` are ``F_je P_e'``: ``F_je`` holds the integrals
+of the ``2M + 1`` real harmonics over the neuron's intervals (cheap) and
+``P_e`` the inputs' real coefficients, shared by every neuron. A small QR of
+``F_je`` per example compresses the neuron's rows to at most ``2M + 1`` (an
+orthogonal transformation: same solution, singular values and residual), and
+one matrix product per example gives the compressed system. Up to
+:data:`SVD_MAX_INPUTS` inputs it is solved by one SVD, which gives the
+weights, the exact rank and condition number and the rounding uncertainty at
+once; above, a well-conditioned neuron is solved through the normal
+equations at BLAS-3 speed with iterative refinement
+(:func:`~tem_sim.solvers.cholesky_solve`: condition number estimated by
+Lanczos, uncertainty by random probes, all from one Cholesky factor), and an
+ill-conditioned or rank-deficient one falls back to the SVD.
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import time
 import warnings
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -28,13 +45,16 @@ import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
 from .constraints import NeuronRows, SpikeInput, check_examples, layer_rows
+from .constraints import _intervals, _leaky_harmonic_integrals, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Exponential, PeriodicLowpass
 from .neurons import Neurons
-from .solvers import DEFAULT_RCOND, INFO_KEYS, solve_lstsq, solve_osqp
+from .signals import FourierSignals
+from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, solve_lstsq, solve_osqp, svd_solve
+from .spikes import SpikeTrains
 
-__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "row_rounding_errors",
-           "rounding_uncertainty"]
+__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS",
+           "row_rounding_errors", "rounding_uncertainty"]
 
 #: Keys of every per-neuron ``info`` dict of a :class:`FitResult`.
 FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty")
@@ -43,7 +63,13 @@ FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty")
 #: (relative to ``max(1, max|w|)``) are reported as not determined.
 DEFAULT_IDENT_TOL = 1e-4
 
+#: Least-squares neurons with at most this many inputs are always solved by one SVD
+#: (exact rank and condition number); above it the Cholesky path is tried first.
+SVD_MAX_INPUTS = 256
+
 _METHODS = ("auto", "lstsq", "osqp")
+_JUMP_TOL = 1e-12          # layer_rows' default: same-instant repeats of a neuron's spike
+_PROBE_SEED = 0x7E55       # probes of the rounding uncertainty: seeded by (this, neuron index)
 
 
 @dataclass(frozen=True)
@@ -211,35 +237,340 @@ def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
     return w
 
 
-def _fit_chunk(examples: list, neurons: Neurons, idx: np.ndarray, opts: dict) -> list[tuple[np.ndarray, dict]]:
-    """Build and solve the problems of the neurons ``idx`` (runs in a worker)."""
-    rows = layer_rows(examples, neurons, neuron_indices=idx, inequalities=opts["inequalities"],
+def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict) -> tuple:
+    """One neuron's least squares: the Cholesky path when large and well conditioned, else one SVD."""
+    out = None
+    if Y.shape[1] > SVD_MAX_INPUTS and opts["ridge"] == 0:
+        out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=(_PROBE_SEED, int(j)), rho2=rho2)
+    if out is None:
+        out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2)
+    return out
+
+
+def _lstsq_info(w: np.ndarray, diag: dict, residual: float, unc: float, n_rows: int, n: int, j: int,
+                n_spikes: int, t0: float, ident_tol: float) -> dict:
+    info = dict(method="lstsq", status="solved", n_rows=int(n_rows), n_inequalities=0, n_unknowns=int(n),
+                rank=int(diag["rank"]), condition=float(diag["condition"]), residual=float(residual),
+                identifiable=bool(diag["identifiable"]), iterations=0, polish_status=0,
+                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes), uncertainty=float(unc))
+    if unc > ident_tol * max(1.0, float(np.abs(w).max(initial=0.0))):
+        info["identifiable"] = False
+    return info
+
+
+def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
+    """Errors of the running-sum rows: row ``k`` of an example carries the errors of its rows ``<= k``."""
+    blocks = []
+    for e in np.unique(rows.example):
+        m = rows.example == e
+        blocks.append(np.tril(np.ones((int(m.sum()),) * 2)) * errors[m][None, :])
+    return sp.block_diag(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
+
+
+def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> list[tuple[np.ndarray, dict]]:
+    """Build and solve the problems of a chunk of neurons from dense or sparse rows (runs in a worker).
+
+    ``examples`` and ``neurons`` hold the chunk's neurons only; ``js`` are their indices in the layer.
+    """
+    rows = layer_rows(examples, neurons, inequalities=opts["inequalities"],
                       n_points=opts["n_points"], margin=opts["margin"])
     out = []
     prev = None
-    for j, R in zip(idx, rows):
-        if opts["row_weights"] == "jitter":
-            A, r, S = _jitter_system(examples, int(j), R, float(neurons.bias[j]), opts)
-        else:
-            A, r, S = R.A, R.r, _row_weights(opts["row_weights"], int(j), R)
+    for q, (j, R) in enumerate(zip(js, rows)):
+        bias = float(neurons.bias[q])
         if opts["method"] == "lstsq":
-            w, info = solve_lstsq(A, r, ridge=opts["ridge"], row_weights=S, rcond=opts["rcond"])
-        else:
-            w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][j],
-                                 upper=opts["hi"][j], G=R.G if opts["inequalities"] else None,
-                                 h=R.h if opts["inequalities"] else None, row_weights=S,
-                                 warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
-                                 settings=opts["osqp_settings"])
-            prev = w
+            t0 = time.perf_counter()
+            errors = row_rounding_errors(R, bias)
+            if opts["row_weights"] == "jitter":
+                A, r, S = _jitter_system(examples, int(j), R, bias, opts)
+                Z = _cumulative_errors(R, errors)
+            else:
+                A, r, S = R.A, R.r, _row_weights(opts["row_weights"], int(j), R)
+                Z = errors
+            Y = A.toarray() if sp.issparse(A) else np.array(A, dtype=float)
+            if S is not None:
+                sw = np.sqrt(S)
+                Y *= sw[:, None]
+                r = r * sw
+                Z = sp.diags(sw) @ Z if sp.issparse(Z) else Z * sw
+            w, diag, res, unc = _solve(Y, r, Z, 0.0, int(j), opts)
+            out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
+                                       opts["ident_tol"])))
+            continue
+        A, r, S = (_jitter_system(examples, int(j), R, bias, opts) if opts["row_weights"] == "jitter"
+                   else (R.A, R.r, _row_weights(opts["row_weights"], int(j), R)))
+        w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
+                             upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
+                             h=R.h if opts["inequalities"] else None, row_weights=S,
+                             warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
+                             settings=opts["osqp_settings"])
+        prev = w
         info["neuron"] = int(j)
         info["n_spikes"] = int(R.n_spikes)
-        unc = rounding_uncertainty(R.A, row_rounding_errors(R, float(neurons.bias[j])), opts["rcond"]) \
+        unc = rounding_uncertainty(R.A, row_rounding_errors(R, bias), opts["rcond"]) \
             if info["identifiable"] else float("inf")
         info["uncertainty"] = unc
         if unc > opts["ident_tol"] * max(1.0, float(np.abs(w).max(initial=0.0))):
             info["identifiable"] = False
         out.append((w, info))
     return out
+
+
+# --------------------------------------------------------------------------- factored analog rows
+
+def _as_fourier(inputs: Any) -> FourierSignals | None:
+    """The inputs as a Fourier bank when they are one (or spikes through a periodic low-pass kernel)."""
+    if isinstance(inputs, FourierSignals):
+        return inputs
+    if isinstance(inputs, SpikeInput) and isinstance(inputs.kernel, PeriodicLowpass):
+        return inputs.to_fourier()
+    return None
+
+
+def _real_bases(banks: list[FourierSignals]) -> tuple[list[tuple[float, int, np.ndarray]], np.ndarray]:
+    """Real coefficients of every example, ``x(t) . w = phi(t) . (P_e w)``, ``phi = [1, 2 cos, -2 sin]``.
+
+    Returns one ``(period, M, kept columns)`` per example and ``P`` of shape
+    ``(n_examples, r, n_in)`` (identically zero columns of the ``2M + 1`` dropped,
+    then zero-padded to the largest ``r``).
+    """
+    meta, mats = [], []
+    for x in banks:
+        C, M = x.coefficients, x.n_harmonics
+        P = np.concatenate([C[:, M:M + 1].real, C[:, M + 1:].real, C[:, M + 1:].imag], axis=1).T
+        keep = np.flatnonzero(np.any(P != 0, axis=1))
+        meta.append((x.period, M, keep))
+        mats.append(P[keep])
+    r = max(1, max(m.shape[0] for m in mats))
+    Pt = np.zeros((len(mats), r, banks[0].n_signals))
+    for e, m in enumerate(mats):
+        Pt[e, :m.shape[0]] = m
+    return meta, Pt
+
+
+def _basis_columns(Ec: np.ndarray, M: int, keep: np.ndarray, r: int) -> np.ndarray:
+    """``[Re E_0, 2 Re E_m, -2 Im E_m]`` (m = 1..M) restricted to ``keep`` and padded to ``r`` columns."""
+    full = np.concatenate([Ec[:, M:M + 1].real, 2.0 * Ec[:, M + 1:].real, -2.0 * Ec[:, M + 1:].imag], axis=1)
+    out = np.zeros((Ec.shape[0], r))
+    out[:, :keep.size] = full[:, keep]
+    return out
+
+
+def _analog_intervals(times: np.ndarray, counts: np.ndarray, kappa: np.ndarray, delta: np.ndarray,
+                      bias: np.ndarray, v0: np.ndarray, lam: np.ndarray):
+    """Equality intervals of a chunk's neurons in one example, vectorised over all spikes.
+
+    ``times`` are grouped by neuron (``counts`` each, sorted). Returns ``a, b, r, q``
+    (start, end, right-hand side, local neuron of each row), the rows of
+    :func:`tem_sim.constraints.layer_rows` (per neuron through its ``_intervals`` when
+    a neuron repeats a spike at the same instant).
+    """
+    nq = counts.size
+    q = np.repeat(np.arange(nq), counts)
+    first = np.zeros(times.size, dtype=bool)
+    first[(np.cumsum(counts) - counts)[counts > 0]] = True
+    prev = np.empty_like(times)
+    prev[1:] = times[:-1]
+    prev[first] = 0.0
+    if np.any(~first & (times - prev <= _JUMP_TOL * np.maximum(1.0, np.abs(times)))):
+        parts = []
+        off = np.concatenate([[0], np.cumsum(counts)])
+        for k in range(nq):
+            t = times[off[k]:off[k + 1]]
+            jump = np.zeros(t.size, dtype=bool)
+            if t.size:
+                jump[1:] = np.diff(t) <= _JUMP_TOL * np.maximum(1.0, np.abs(t[1:]))
+            eq, _ = _intervals(t, jump, 0.0, float(kappa[k]), float(delta[k]), float(bias[k]), float(v0[k]),
+                               float(lam[k]), False, 1, 0.0)
+            parts.append((eq[0], eq[1], eq[2], np.full(eq[0].size, k)))
+        return tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+    h = times - prev
+    va = np.where(first, v0[q], -delta[q])
+    lq = lam[q]
+    decay = np.exp(-lq * h)
+    gain = h * _phi(np.asarray(lq * h, dtype=float))
+    r = kappa[q] * (delta[q] - va * decay + 2.0 * delta[q] * 0.0) - bias[q] * gain
+    return prev, times, r, q
+
+
+def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -> dict:
+    """Every row of a chunk over all examples, in the factored form (``F``, never ``F P``)."""
+    kappa, delta, bias, v0, tau = params
+    lam = np.where(np.isfinite(tau), 1.0 / np.where(np.isfinite(tau), tau, 1.0), 0.0)
+    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi")}
+    for e, ((period, M, keep), (times, counts)) in enumerate(zip(meta, trains)):
+        a, b, rhs, q = _analog_intervals(times, counts, kappa, delta, bias, v0, lam)
+        bank = FourierSignals(np.zeros((1, 2 * M + 1)), period)       # harmonics only
+        Ec = np.empty((a.size, 2 * M + 1), dtype=np.complex128)
+        lq = lam[q]
+        perfect = lq == 0
+        if np.any(perfect):
+            Ec[perfect] = bank.harmonic_integrals(a[perfect], b[perfect])
+        if np.any(~perfect):
+            Ec[~perfect] = _leaky_harmonic_integrals(bank, a[~perfect], b[~perfect], lq[~perfect])
+        acc["F"].append(_basis_columns(Ec, M, keep, r))
+        h = b - a
+        # row_rounding_errors on these rows
+        hh = np.maximum(h, np.finfo(float).tiny)
+        drive = (np.abs(rhs) + np.abs(bias[q]) * h) / hh
+        acc["err"].append(np.finfo(float).eps * (np.abs(b - h) + np.abs(b)) * drive)
+        acc["r"].append(rhs)
+        acc["q"].append(q)
+        acc["e"].append(np.full(a.size, e))
+        if jitter:
+            ph = np.exp(1j * np.outer(np.mod(b, period), bank.omegas))
+            acc["phi"].append(_basis_columns(ph, M, keep, r))
+    out = {k: (np.concatenate(v) if v else None) for k, v in acc.items()}
+    out["order"] = np.argsort(out["q"] * len(meta) + out["e"], kind="stable")
+    out["offsets"] = np.concatenate([[0], np.cumsum(np.bincount(out["q"], minlength=params[0].size))])
+    return out
+
+
+def _compress(F: np.ndarray, rhs: np.ndarray, Z: np.ndarray | None, Pt: np.ndarray):
+    """Per example QR of ``[F | rhs | Z]``: the compressed system ``(Y, c)``, error factors and dropped residual."""
+    n_ex, K, r = F.shape
+    cols = [F, rhs[..., None]] + ([Z] if Z is not None else [])
+    Rf = np.linalg.qr(np.concatenate(cols, axis=2), mode="r")
+    rr = min(K, r)
+    T = Rf[:, :rr, :r]
+    rho2 = float(np.sum(Rf[:, r, r] ** 2)) if K > r else 0.0
+    N = np.ascontiguousarray(Rf[:, :rr, r + 1:]) if Z is not None else None
+    return np.matmul(T, Pt).reshape(n_ex * rr, Pt.shape[2]), Rf[:, :rr, r].reshape(-1), N, rho2
+
+
+def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, js: np.ndarray,
+                      opts: dict) -> list[tuple[np.ndarray, dict]]:
+    """Least squares for a chunk of neurons fed by analog inputs, from the factored rows (runs in a worker).
+
+    ``trains[e] = (times grouped by neuron, counts)`` for the chunk's neurons,
+    ``params = (kappa, delta, bias, v0, tau)`` of the chunk, ``js`` their indices in the layer.
+    """
+    jitter = opts["row_weights"] == "jitter"
+    n_ex, r, n = Pt.shape
+    rows = _chunk_rows(meta, r, trains, params, jitter)
+    bias = params[2]
+    out = []
+    for q, j in enumerate(js):
+        t0 = time.perf_counter()
+        n_spikes = int(sum(int(c[q]) for _, c in trains))
+        sel = rows["order"][rows["offsets"][q]:rows["offsets"][q + 1]]
+        K = sel.size
+        if K == 0:
+            w, diag, res, unc = svd_solve(np.zeros((0, n)), np.zeros(0), rcond=opts["rcond"])
+            out.append((w, _lstsq_info(w, diag, res, unc, 0, n, int(j), n_spikes, t0, opts["ident_tol"])))
+            continue
+        ee = rows["e"][sel]
+        cnt = np.bincount(ee, minlength=n_ex)
+        pos = np.arange(K) - (np.cumsum(cnt) - cnt)[ee]
+        Kmax = int(cnt.max())
+        valid = np.zeros((n_ex, Kmax), dtype=bool)
+        valid[ee, pos] = True
+        F = np.zeros((n_ex, Kmax, r))
+        F[ee, pos] = rows["F"][sel]
+        rhs = np.zeros((n_ex, Kmax))
+        rhs[ee, pos] = rows["r"][sel]
+        D = np.zeros((n_ex, Kmax))
+        D[ee, pos] = rows["err"][sel]
+        if jitter:
+            # feasible GLS (see _jitter_system): running sums from t = 0, weighted by 1 / u(t_k)^2
+            F = np.cumsum(F, axis=1) * valid[..., None]
+            rhs = np.cumsum(rhs, axis=1) * valid
+            Y1, c1, _, rho1 = _compress(F, rhs, None, Pt)
+            w1 = _solve(Y1, c1, None, rho1, int(j), opts)[0]
+            phi = np.zeros((n_ex, Kmax, r))
+            phi[ee, pos] = rows["phi"][sel]
+            u = np.abs(np.einsum("ekr,er->ek", phi, Pt @ w1) + bias[q])[valid]
+            u = np.maximum(u, 1e-3 * u.max())
+            S = 1.0 / u ** 2
+            sw = np.zeros((n_ex, Kmax))
+            sw[valid] = np.sqrt(S / S.mean())
+            F = F * sw[..., None]
+            rhs = rhs * sw
+            Z = np.tril(np.ones((Kmax, Kmax)))[None] * D[:, None, :] * sw[..., None]
+        else:
+            Z = D[:, :, None] * np.eye(Kmax)[None]
+        Y, c, N, rho2 = _compress(F, rhs, Z, Pt)
+        w, diag, res, unc = _solve(Y, c, N, rho2, int(j), opts)
+        out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"])))
+    return out
+
+
+# --------------------------------------------------------------------------- chunks and executors
+
+def _chunk_trains(st: SpikeTrains, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Spike times of neurons ``lo .. hi - 1`` grouped by neuron, and their counts."""
+    order, off = st._index()
+    return np.ascontiguousarray(st.times[order[off[lo]:off[hi]]]), np.diff(off[lo:hi + 1])
+
+
+def _sub_examples(examples: list, lo: int, hi: int) -> list:
+    """The examples with the output spikes of neurons ``lo .. hi - 1`` only (renumbered from 0)."""
+    out = []
+    for inp, st in examples:
+        m = (st.indices >= lo) & (st.indices < hi)
+        out.append((inp, SpikeTrains(st.times[m], st.indices[m] - lo, hi - lo, st.t_start, st.t_stop, sort=False)))
+    return out
+
+
+def _sub_neurons(neurons: Neurons, lo: int, hi: int) -> Neurons:
+    return Neurons(hi - lo, kappa=neurons.kappa[lo:hi], delta=neurons.delta[lo:hi], bias=neurons.bias[lo:hi],
+                   v0=neurons.v0[lo:hi], tau=neurons.tau[lo:hi])
+
+
+def _stop_workers(executor: Executor) -> None:
+    """After Ctrl-C: shut a process pool down and end its workers (a running chunk cannot be interrupted)."""
+    if not isinstance(executor, ProcessPoolExecutor):
+        return
+    if hasattr(executor, "terminate_workers"):          # Python >= 3.14
+        executor.terminate_workers()
+        return
+    procs = list((getattr(executor, "_processes", None) or {}).values())
+    manager = getattr(executor, "_executor_manager_thread", None)     # shutdown() forgets it
+    executor.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        if p.is_alive():
+            p.terminate()
+    for p in procs:
+        p.join(timeout=10)                               # reap them: no zombies left behind
+    if manager is not None:                              # it sees the ended workers and cleans up
+        manager.join(timeout=10)
+
+
+def _one_blas_thread() -> Any:
+    """BLAS limited to one thread (threadpoolctl, when installed) for the duration of a chunk."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - the test and bench extras install it
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _chunk(fn: Callable, *args: Any) -> Any:
+    """Run one chunk with single-threaded BLAS: a multi-threaded BLAS may round differently, and
+    the answer must not depend on the process (serial, pool or Dask worker) that computes it."""
+    with _one_blas_thread():
+        return fn(*args)
+
+
+def _run(executor: Executor | None, tasks: list) -> list:
+    """Run ``(fn, *args)`` tasks serially or on ``executor``; results in task order.
+
+    On any exception the tasks not yet started are cancelled; on KeyboardInterrupt a
+    process pool is also shut down and its workers terminated before re-raising.
+    """
+    if executor is None:
+        return [_chunk(*task) for task in tasks]
+    futures = []
+    try:
+        for task in tasks:
+            futures.append(executor.submit(_chunk, *task))
+        return [f.result() for f in futures]
+    except BaseException as exc:
+        for f in futures:
+            f.cancel()
+        if isinstance(exc, KeyboardInterrupt):
+            _stop_workers(executor)
+        raise
 
 
 def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: str = "auto",
@@ -355,15 +686,20 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     chunk_size = as_int("chunk_size", chunk_size, minimum=1)
     if executor is not None and not callable(getattr(executor, "submit", None)):
         raise ValidationError("executor", executor, "a concurrent.futures.Executor (with .submit) or None")
-    opts = dict(method=resolved, ridge=ridge, lasso=lasso, lo=lo, hi=hi, inequalities=bool(inequalities),
+    opts = dict(method=resolved, ridge=ridge, lasso=lasso, inequalities=bool(inequalities),
                 n_points=n_points, margin=margin, row_weights=row_weights, rcond=rcond,
                 warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol)
-    chunks = [np.arange(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    if executor is None:
-        results = [_fit_chunk(ex, neurons, c, opts) for c in chunks]
+    spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
+    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter") else []
+    if banks and all(b is not None for b in banks):
+        meta, Pt = _real_bases(banks)
+        par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
+        tasks = [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],
+                  tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
     else:
-        futures = [executor.submit(_fit_chunk, ex, neurons, c, opts) for c in chunks]
-        results = [f.result() for f in futures]
+        tasks = [(_fit_chunk, _sub_examples(ex, a, b), _sub_neurons(neurons, a, b), np.arange(a, b),
+                  dict(opts, lo=lo[a:b], hi=hi[a:b])) for a, b in spans]
+    results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]
     W = np.vstack([w for w, _ in pairs]) if pairs else np.zeros((0, n_in))
     infos = [d for _, d in pairs]

@@ -565,3 +565,176 @@ def test_tiny_period_is_fast():
     nrn = ts.Neurons(1, bias=2.0)
     spikes = attempt("encode_tiny_period", lambda: ts.encode(x, [[1.0]], nrn, 5.0, max_spikes=10))
     assert spikes is not None and spikes.count == 5
+
+
+# --------------------------------------------------------------------------- sampled and sinc inputs
+def _sup_drive(y):
+    """A bound of |y_j| for any bank (per signal)."""
+    if isinstance(y, ts.SincSignals):
+        return y.bounds()["sup"]
+    if isinstance(y, ts.PiecewisePolynomials):
+        return y.piece_bounds()[0].max(axis=1)
+    return y.drive_bounds()[0]
+
+
+def check_encode_bank(spikes, x, W, neurons, t_end):
+    """E0/E1 and no missed crossing for any analog bank, perfect and leaky neurons."""
+    assert isinstance(spikes, ts.SpikeTrains) and spikes.n_neurons == neurons.n
+    t = spikes.times
+    assert np.all(np.isfinite(t)) and np.all(np.diff(t) >= 0)
+    assert t.size == 0 or (t[0] >= 0 and t[-1] <= t_end)
+    y = x.mix(np.asarray(W, dtype=float))
+    sup_y = _sup_drive(y)
+    for j in range(neurons.n):
+        k, d, b, v0, tau = (float(a[j]) for a in (neurons.kappa, neurons.delta, neurons.bias, neurons.v0,
+                                                   neurons.tau))
+        tj = spikes.neuron(j)
+        starts = np.concatenate([[0.0], tj])
+        ends = np.concatenate([tj, [t_end]])
+        v_start = np.full(starts.size, -d)
+        v_start[0] = v0
+        frac = np.linspace(0, 1, 9)[1:]
+        lo = np.repeat(starts, frac.size)
+        hi = (starts[:, None] + (ends - starts)[:, None] * frac[None, :]).ravel()
+        h = hi - lo
+        if math.isinf(tau):
+            v = np.repeat(v_start, frac.size) + (y.integrate(lo, hi)[j] + b * h) / k
+        else:
+            v = (np.repeat(v_start, frac.size) * np.exp(-h / tau)
+                 + (y.leaky_integrate(lo, hi, 1.0 / tau)[j] + b * tau * -np.expm1(-h / tau)) / k)
+        sup_u = sup_y[j] + abs(b)
+        tol = 1e-9 * (2 * d + sup_u * h / k) + 64 * EPS * sup_u * (np.abs(hi) + 1.0) / k
+        assert np.all(v <= d + tol), f"missed crossing for neuron {j}: v = {v.max()!r} > delta = {d!r}"
+        at_spike = frac.size * np.arange(tj.size) + frac.size - 1      # hi == the next spike
+        err = np.abs(v[at_spike] - d)
+        assert np.all(err <= tol[at_spike]), f"E0/E1 violated for neuron {j}: worst {err.max():.3g}"
+
+
+@st.composite
+def sampled_banks(draw, n_signals, t_end):
+    kind = draw(st.sampled_from(["sinc", "constant", "linear", "cubic"]))
+    scale = draw(st.sampled_from([0.0, 1e-9, 0.1, 1.0, 10.0, 1e4]))
+    seed = draw(st.integers(0, 2 ** 31))
+    rng = np.random.default_rng(seed)
+    if kind == "sinc":
+        w = draw(st.sampled_from([0.1, 1.0, 5.0, 40.0]))
+        k = draw(st.integers(1, 30))
+        centers = rng.uniform(-5.0, t_end + 5.0, k)
+        return ts.SincSignals(scale * rng.uniform(-1, 1, (n_signals, k)), centers, w)
+    n = draw(st.integers(2 if kind != "cubic" else 4, 60))
+    # uneven samples, some pieces tiny (down to 1e-9 of the range), covering [0, t_end] and beyond
+    gaps = rng.exponential(1.0, n - 1) * draw(st.sampled_from([1.0, 1e-6])) + 1e-9
+    times = np.concatenate([[0.0], np.cumsum(gaps)])
+    times = times / times[-1] * t_end * draw(st.sampled_from([1.0, 1.5]))
+    times[0] = -draw(st.sampled_from([0.0, 0.25]))
+    if not np.all(np.diff(times) > 0):
+        times = np.linspace(times[0], times[-1], n)
+    return ts.PiecewisePolynomials.from_samples(times, scale * rng.uniform(-1, 1, (n_signals, n)), kind=kind)
+
+
+@FUZZ
+@given(st.data())
+def test_encode_sampled_and_sinc_random(data):
+    t_end = data.draw(st.sampled_from([0.01, 1.0, 7.0, 30.0]))
+    n_in, n_out = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+    x = data.draw(sampled_banks(n_in, t_end))
+    W = data.draw(st.sampled_from([1.0, 1e-3, 1e3])) * np.random.default_rng(n_in).uniform(-1, 1, (n_out, n_in))
+    kappa, delta = data.draw(positive), data.draw(positive)
+    sup = float(np.abs(W).sum(axis=1).max() * _sup_drive(x).max())
+    bias = data.draw(st.sampled_from([0.0, -1.0, 0.3, 1.0, 2.0])) * max(sup, 1.0) + data.draw(st.floats(-1, 3))
+    leaky = data.draw(st.booleans())
+    tau = data.draw(st.one_of(reasonable_pos, st.sampled_from([1e-3, 1e3]))) if leaky else math.inf
+    v0 = data.draw(st.floats(-0.999, 0.999)) * delta
+
+    def run():
+        nrn = ts.Neurons(n_out, kappa=kappa, delta=delta, bias=bias, tau=tau, v0=v0)
+        return nrn, ts.encode(x, W, nrn, t_end, max_spikes=MAX_SPIKES)
+
+    out = attempt("encode_sampled", run)
+    if out is not None:
+        nrn, spikes = out
+        check_encode_bank(spikes, x, W, nrn, t_end)
+        STATS["encode_sampled.spikes_checked"] += spikes.count
+
+
+@FUZZ
+@given(st.data())
+def test_sampled_and_sinc_adversarial(data):
+    """Bad samples, times, bandwidths, windows and leaks: a ValueError or a correct result."""
+    which = data.draw(st.sampled_from(["unsorted", "nan_sample", "inf_time", "bandwidth", "window_after",
+                                       "window_before", "sinc_leaky", "kind", "shape", "centers", "sample_outside"]))
+    bad = data.draw(anything_scalar)
+    t = np.linspace(0.0, 5.0, 11)
+    v = np.sin(t)[None, :]
+    t_end, tau, kind = 5.0, math.inf, "linear"
+    if which == "unsorted":
+        t = t.copy()
+        t[data.draw(st.integers(1, 10))] = t[0]
+    elif which == "nan_sample":
+        v = v.copy()
+        v[0, data.draw(st.integers(0, 10))] = data.draw(st.sampled_from([np.nan, np.inf]))
+    elif which == "inf_time":
+        t = t.copy()
+        t[-1] = data.draw(st.sampled_from([np.inf, np.nan]))
+    elif which == "window_after":
+        t_end = 5.0 + abs(bad) if math.isfinite(bad) else bad
+    elif which == "window_before":
+        t = t + data.draw(st.sampled_from([1e-12, 0.5]))
+    elif which == "kind":
+        kind = data.draw(st.sampled_from(["quadratic", "", None, 3]))
+    elif which == "shape":
+        v = np.ones(data.draw(st.sampled_from([(2, 10), (12,), (1, 1, 11)])))
+    elif which == "sinc_leaky":
+        tau = data.draw(st.sampled_from([1.0, 1e-3, 1e6]))
+
+    def run():
+        if which in ("bandwidth", "sinc_leaky", "centers"):
+            w = bad if which == "bandwidth" else 2.0
+            c = [0.0, 1.0] if which != "centers" else [0.0, bad]
+            x = ts.SincSignals([[0.5, -0.3]], c, w)
+        else:
+            x = ts.PiecewisePolynomials.from_samples(t, v, kind=kind)
+        nrn = ts.Neurons(1, kappa=1.0, delta=0.2, bias=1.0, tau=tau)
+        if which == "sample_outside":
+            x.sample([5.0 + abs(bad) + 1e-9 if math.isfinite(bad) else bad])
+        return x, nrn, ts.encode(x, [[1.0]], nrn, t_end, max_spikes=MAX_SPIKES)
+
+    out = attempt("sampled_adversarial", run)
+    if out is not None:
+        x, nrn, spikes = out
+        check_encode_bank(spikes, x, [[1.0]], nrn, float(t_end))
+
+
+@FUZZ
+@given(st.data())
+def test_layer_rows_and_fit_sampled_random(data):
+    t_end = data.draw(st.sampled_from([5.0, 15.0]))
+    n_in, n_out = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 2))
+    W = np.random.default_rng(n_in + 7 * n_out).uniform(-1, 1, (n_out, n_in))
+    xs = [data.draw(sampled_banks(n_in, t_end)) for _ in range(data.draw(st.integers(1, 2)))]
+    leaky = data.draw(st.booleans())
+    tau = data.draw(st.sampled_from([0.5, 3.0])) if leaky else math.inf
+    bias = data.draw(st.sampled_from([0.5, 1.0, 3.0])) * (1 + max(float(np.abs(W).sum(axis=1).max()
+                                                                        * _sup_drive(x).max()) for x in xs))
+    nrn = ts.Neurons(n_out, kappa=data.draw(st.sampled_from([0.5, 1.0, 1e2])),
+                     delta=data.draw(st.sampled_from([0.05, 0.5])), bias=bias, tau=tau)
+    try:
+        ex = [(x, ts.encode(x, W, nrn, t_end, max_spikes=MAX_SPIKES)) for x in xs]
+    except ts.SimulationLimitError:
+        assume(False)
+    rows = attempt("layer_rows_sampled", lambda: layer_rows(ex, nrn))
+    assert rows is not None
+    for j, r in enumerate(rows):
+        if r.n_rows:
+            A = np.asarray(r.A)
+            scale = np.abs(A) @ np.abs(W[j]) + np.abs(r.r) + 2 * nrn.delta[j] * nrn.kappa[j]
+            res = np.abs(A @ W[j] - r.r)
+            assert np.all(res <= 1e-8 * scale), f"true weights violate row {np.argmax(res / scale)}"
+    fit = attempt("fit_layer_sampled", lambda: ts.fit_layer(ex, nrn, method="lstsq"))
+    if fit is not None:
+        assert np.all(np.isfinite(fit.weights))
+        for j, r in enumerate(rows):
+            if r.n_rows:
+                A = np.asarray(r.A)
+                scale = np.linalg.norm(np.abs(A) @ np.abs(W[j]) + np.abs(r.r)) + 1e-300
+                assert np.linalg.norm(A @ fit.weights[j] - r.r) <= np.linalg.norm(A @ W[j] - r.r) + 1e-8 * scale
