@@ -82,8 +82,9 @@ cdef int MAX_REFINE = 100
 cdef Py_ssize_t SIGNAL_CHECK_EVERY = 1 << 14
 
 # run_sliced(): status when a check finds the crossing earlier than its key (a rounding-level
-# reversal in time); the run is then repeated by run_loop()
-cdef int SLICED_REVERSAL = -5
+# reversal in time), or when the shortest delay no longer moves the time forward (T + d == T);
+# the run is then repeated by run_loop()
+cdef int SLICED_RESTART = -5
 # testing switch (see _use_sliced)
 cdef bint USE_SLICED = True
 
@@ -1172,9 +1173,10 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
 # and the FIFOs exactly as run_loop() would. No neuron is kept in the heap, which holds the
 # projections only.
 #
-# One thing run_loop() can do that a slice cannot reproduce: a check that finds the crossing (by a
-# rounding) earlier than the key it was scheduled at, after other events in between; run_sliced()
-# then stops with SLICED_REVERSAL and the caller runs run_loop() from the start.
+# Two things a slice cannot reproduce: a check that finds the crossing (by a rounding) earlier than
+# the key it was scheduled at, after other events in between; and a delay below the resolution of
+# the time (T + d == T: a spike can arrive at the instant it was fired). run_sliced() then stops
+# with SLICED_RESTART and the caller runs run_loop() from the start.
 
 cdef int sl_push(SpikeRec** buf, Py_ssize_t* n, Py_ssize_t* cap, double t, Py_ssize_t j,
                  Py_ssize_t seq) except -1 nogil:
@@ -1243,7 +1245,7 @@ cdef int sl_resolve(Net* net, SHot* h, Py_ssize_t j, double limit) except -1 nog
         else:
             x = sl_next(h, net.t_end)
             if x < h.key:
-                return SLICED_REVERSAL
+                return SLICED_RESTART
             sl_key(net, h, j, x)
     return 0
 
@@ -1374,6 +1376,8 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
     T = net.gmin
     while T <= t_end:
         E = T + dmin
+        if not (E > T):
+            return SLICED_RESTART    # the delay is below the resolution of the time: no slice fits
         net.n_slices += 1
         syn0 = net.n_syn_events
         # the slice's arrivals, in event order (all of them are in the FIFOs already)
@@ -1489,7 +1493,7 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
 cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ssize_t* rec_idx,
                     Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
     """Run the simulation from its initial state: run_sliced() when the network allows it (and no
-    traces are recorded), else, or when it stops with SLICED_REVERSAL, run_loop()."""
+    traces are recorded), else, or when it stops with SLICED_RESTART, run_loop()."""
     cdef Py_ssize_t P = net.P
     cdef Py_ssize_t N = net.N
     cdef Py_ssize_t n = P + N
@@ -1563,7 +1567,7 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 net.gmin = net.sh[i].key
         try:
             rc = run_sliced(net, dmin)
-            if rc == SLICED_REVERSAL:
+            if rc == SLICED_RESTART:
                 # start again, event by event
                 memcpy(net.hot, hot_save, n * sizeof(Hot))
                 memcpy(net.heap, heap_save, n * sizeof(HeapEntry))

@@ -423,3 +423,14 @@ def test_sliced_loop_gives_way_to_the_event_loop_on_a_rounding_reversal(event_lo
     assert x < K
     assert out["b"].times.tolist() == [x] == ref["b"].times.tolist()
     assert out["a"].times.tolist() == [0.5] == ref["a"].times.tolist()
+
+
+def test_sliced_loop_gives_way_when_the_delay_is_below_the_time_resolution(event_loop):
+    # t + 1e-20 == t for these spike times: a spike arrives at the instant it was fired, which only
+    # the event loop can order (it used to loop forever)
+    net = ts.Network()
+    net.add_population("a", ts.Neurons(3, bias=[2.0, 3.0, 1.5]))
+    net.connect("a", "a", [[0, 0.1, 0.2], [0.3, 0, -0.1], [0.2, 0.2, 0]], delay=1e-20)
+    out = net.run(2.0)
+    assert out.stats["sliced_restarts"] == 1 and out["a"].count >= 5
+    assert out["a"] == event_loop(net, 2.0)["a"]
