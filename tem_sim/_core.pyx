@@ -1567,8 +1567,9 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 net.gmin = net.sh[i].key
         try:
             rc = run_sliced(net, dmin)
-            if rc == SLICED_RESTART:
-                # start again, event by event
+            if rc == SLICED_RESTART or rc == -3:
+                # start again, event by event (at max_spikes too: run_loop() stops with exactly the
+                # first max_spikes spikes in event order, which a slice cannot tell before its end)
                 memcpy(net.hot, hot_save, n * sizeof(Hot))
                 memcpy(net.heap, heap_save, n * sizeof(HeapEntry))
                 net.n_items = n

@@ -434,3 +434,20 @@ def test_sliced_loop_gives_way_when_the_delay_is_below_the_time_resolution(event
     out = net.run(2.0)
     assert out.stats["sliced_restarts"] == 1 and out["a"].count >= 5
     assert out["a"] == event_loop(net, 2.0)["a"]
+
+
+def test_sliced_loop_stops_at_max_spikes_where_the_event_loop_does(event_loop):
+    # runaway activity (strong excitation among neurons without drive): the same error, reached
+    # at the same spike
+    rng = np.random.default_rng(0)
+    n = 200
+    W = sp.random(n, n, density=0.05, random_state=0, format="csr")
+    W.data = 4.0 * rng.choice([0.5, -0.25, 0.25, -1.0], W.nnz)
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(n, bias=np.where(np.arange(n) < 10, 5.0, 0.0), v0=-1.0))
+    net.connect("p", "p", W, delay=0.01)
+    with pytest.raises(ts.SimulationLimitError) as sliced:
+        net.run(3.0, max_spikes=20_000)
+    with pytest.raises(ts.SimulationLimitError) as events:
+        event_loop(net, 3.0, max_spikes=20_000)
+    assert str(sliced.value) == str(events.value)
