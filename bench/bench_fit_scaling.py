@@ -106,6 +106,12 @@ def load_data(path: str, n_sub: int | None = None):
     return ex, nrn, W
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def _peak_mib() -> tuple[float, float]:
     """Peak resident memory (MiB) of this process and of its largest finished child."""
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -129,9 +135,10 @@ def job_fit(args: dict) -> dict:
 
     ex, nrn, W = load_data(args["data"], args.get("n_sub"))
     kind, workers = args.get("executor", "serial"), int(args.get("workers", 2))
-    extra = {}
+    extra = {"load_1min": os.getloadavg()[0]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IdentifiabilityWarning)
+        cpu0 = _cpu_s()
         if kind == "serial":
             t0 = time.perf_counter()
             fit = fit_layer(ex, nrn)
@@ -155,6 +162,7 @@ def job_fit(args: dict) -> dict:
                 wall = time.perf_counter() - t0
         else:
             raise ValueError(kind)
+        extra["cpu_s"] = _cpu_s() - cpu0          # workers included once they have exited
     if args.get("out"):
         np.save(args["out"], fit.weights)
     me, ch = _peak_mib()
@@ -321,6 +329,15 @@ def run(quick: bool, peers: bool) -> list[dict]:
     return rows
 
 
+def _cpu_note(ser: dict, par: dict) -> str:
+    """CPU time per neuron and cores used: equal CPU per neuron means linear scaling in workers
+    (the wall-clock speed-up is then bounded by the cores other jobs leave free)."""
+    n = ser["n_out"]
+    return (f"CPU per neuron {ser['cpu_s'] / n * 1e3:.0f} ms serial, {par['cpu_s'] / n * 1e3:.0f} ms here; "
+            f"cores used {ser['cpu_s'] / ser['wall_s']:.2f} serial, {par['cpu_s'] / par['wall_s']:.2f} here; "
+            f"load average at start {ser['load_1min']:.2f} / {par['load_1min']:.2f}")
+
+
 def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
     out = []
     w_ser = np.load(tmp / "serial.npy")
@@ -329,7 +346,8 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
         d = float(np.abs(np.load(tmp / "pool.npy") - w_ser).max())
         out.append(_row(f"fit {label}: 2 worker processes", "s", pool["wall_s"], "serial (1 process)",
                         ser["wall_s"], f"ProcessPoolExecutor(2); max |W_pool - W_serial| = {d:.3g}; peak "
-                        f"memory {pool['peak_mib']:.0f} MiB main, {pool['children_peak_mib']:.0f} MiB per worker"))
+                        f"memory {pool['peak_mib']:.0f} MiB main, {pool['children_peak_mib']:.0f} MiB per worker; "
+                        + _cpu_note(ser, pool)))
     else:
         out.append(_row(f"fit {label}: 2 worker processes FAILED", "s", None, None, None, pool["failed"]))
     dask = _spawn("fit", data=str(data), executor="dask", workers=2, out=str(tmp / "dask.npy"))
@@ -338,7 +356,7 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
         out.append(_row(f"fit {label}: Dask LocalCluster, 2 workers", "s", dask["wall_s"], "serial (1 process)",
                         ser["wall_s"], f"LocalCluster(n_workers=2, threads_per_worker=1, processes=True), "
                         f"Client.get_executor(); max |W_dask - W_serial| = {d:.3g}; cluster start-up "
-                        f"{dask.get('startup_s', float('nan')):.1f} s (not timed)"))
+                        f"{dask.get('startup_s', float('nan')):.1f} s (not timed); " + _cpu_note(ser, dask)))
     else:
         out.append(_row(f"fit {label}: Dask FAILED", "s", None, None, None, dask["failed"]))
     per = []
