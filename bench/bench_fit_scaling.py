@@ -243,9 +243,21 @@ def job_profile(args: dict) -> dict:
     import cProfile
     import pstats
 
+    from scipy.linalg import lapack
+
+    import tem_sim.training as training
     from tem_sim import fit_layer
 
     ex, nrn, W = load_data(args["data"], args.get("n_sub"))
+    seen = []
+    chol = training.cholesky_solve
+
+    def spy(Y, c, **kw):                              # keep one neuron's compressed system
+        if not seen:
+            seen.append(Y)
+        return chol(Y, c, **kw)
+
+    training.cholesky_solve = spy
     pr = cProfile.Profile()
     t0 = time.perf_counter()
     pr.enable()
@@ -253,13 +265,27 @@ def job_profile(args: dict) -> dict:
     pr.disable()
     wall = time.perf_counter() - t0
     st = pstats.Stats(pr).stats
-    cum = {}
-    for (file, _, name), (_, _, tt, ct, _) in st.items():
-        if "tem_sim" in file or name in ("dpotrf", "dtrsv", "dpotrs"):
-            cum[name] = cum.get(name, 0.0) + ct
-    parts = {k: cum.get(k, 0.0) for k in ("_chunk_rows", "_compress", "cholesky_solve", "_lanczos_max",
-                                           "_fit_chunk_analog", "svd_solve")}
-    return {"wall_s": wall, "n_out": int(W.shape[0]), **parts}
+    wanted = ("_chunk_rows", "_compress", "spy", "_lanczos_max", "_fit_chunk_analog", "svd_solve")
+    cum = dict.fromkeys(wanted, 0.0)
+    for (_, _, name), (_, _, _, ct, _) in st.items():
+        if name in cum:
+            cum[name] += ct
+    parts = dict(cum)
+    parts["cholesky_solve"] = parts.pop("spy")
+    gram = potrf = float("nan")
+    if seen:                                          # the BLAS-3 floor: Gram matrix and its Cholesky factor
+        Y = seen[0]
+        gram = min(_timed(lambda: Y.T @ Y) for _ in range(5))
+        G = Y.T @ Y
+        potrf = min(_timed(lambda: lapack.dpotrf(G, lower=False, clean=True)) for _ in range(5))
+    return {"wall_s": wall, "n_out": int(W.shape[0]), "gram_s": gram, "potrf_s": potrf,
+            "rows_shape": list(seen[0].shape) if seen else None, **parts}
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 JOBS = {"load": job_load, "fit": job_fit, "baseline": job_baseline, "previous": job_previous,
@@ -388,7 +414,10 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
                         f"cProfile of a serial fit of {n} neurons: rows in factored form "
                         f"{prof['_chunk_rows'] / n * 1e3:.1f}, per-example QR compression + GEMM "
                         f"{prof['_compress'] / n * 1e3:.1f}, normal equations (Gram, Cholesky, refinement, "
-                        f"uncertainty probes) {chol / n * 1e3:.1f}, condition estimate (Lanczos) "
+                        f"uncertainty probes) {chol / n * 1e3:.1f} -- of which the Gram matrix Y'Y of the "
+                        f"{prof['rows_shape'][0]} x {prof['rows_shape'][1]} compressed rows "
+                        f"{prof['gram_s'] * 1e3:.1f} and its Cholesky factor {prof['potrf_s'] * 1e3:.1f} "
+                        f"(the BLAS-3 floor) --, condition estimate (Lanczos) "
                         f"{lanc / n * 1e3:.1f}, SVD fallback {prof['svd_solve'] / n * 1e3:.1f}"))
     return out
 
