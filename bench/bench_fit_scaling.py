@@ -106,6 +106,12 @@ def load_data(path: str, n_sub: int | None = None):
     return ex, nrn, W
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process and of its finished children."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def _peak_mib() -> tuple[float, float]:
     """Peak resident memory (MiB) of this process and of its largest finished child."""
     me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -129,9 +135,10 @@ def job_fit(args: dict) -> dict:
 
     ex, nrn, W = load_data(args["data"], args.get("n_sub"))
     kind, workers = args.get("executor", "serial"), int(args.get("workers", 2))
-    extra = {}
+    extra = {"load_1min": os.getloadavg()[0]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IdentifiabilityWarning)
+        cpu0 = _cpu_s()
         if kind == "serial":
             t0 = time.perf_counter()
             fit = fit_layer(ex, nrn)
@@ -155,6 +162,7 @@ def job_fit(args: dict) -> dict:
                 wall = time.perf_counter() - t0
         else:
             raise ValueError(kind)
+        extra["cpu_s"] = _cpu_s() - cpu0          # workers included once they have exited
     if args.get("out"):
         np.save(args["out"], fit.weights)
     me, ch = _peak_mib()
@@ -235,9 +243,21 @@ def job_profile(args: dict) -> dict:
     import cProfile
     import pstats
 
+    from scipy.linalg import lapack
+
+    import tem_sim.training as training
     from tem_sim import fit_layer
 
     ex, nrn, W = load_data(args["data"], args.get("n_sub"))
+    seen = []
+    chol = training.cholesky_solve
+
+    def spy(Y, c, **kw):                              # keep one neuron's compressed system
+        if not seen:
+            seen.append(Y)
+        return chol(Y, c, **kw)
+
+    training.cholesky_solve = spy
     pr = cProfile.Profile()
     t0 = time.perf_counter()
     pr.enable()
@@ -245,13 +265,27 @@ def job_profile(args: dict) -> dict:
     pr.disable()
     wall = time.perf_counter() - t0
     st = pstats.Stats(pr).stats
-    cum = {}
-    for (file, _, name), (_, _, tt, ct, _) in st.items():
-        if "tem_sim" in file or name in ("dpotrf", "dtrsv", "dpotrs"):
-            cum[name] = cum.get(name, 0.0) + ct
-    parts = {k: cum.get(k, 0.0) for k in ("_chunk_rows", "_compress", "cholesky_solve", "_lanczos_max",
-                                           "_fit_chunk_analog", "svd_solve")}
-    return {"wall_s": wall, "n_out": int(W.shape[0]), **parts}
+    wanted = ("_chunk_rows", "_compress", "spy", "_lanczos_max", "_fit_chunk_analog", "svd_solve")
+    cum = dict.fromkeys(wanted, 0.0)
+    for (_, _, name), (_, _, _, ct, _) in st.items():
+        if name in cum:
+            cum[name] += ct
+    parts = dict(cum)
+    parts["cholesky_solve"] = parts.pop("spy")
+    gram = potrf = float("nan")
+    if seen:                                          # the BLAS-3 floor: Gram matrix and its Cholesky factor
+        Y = seen[0]
+        gram = min(_timed(lambda: Y.T @ Y) for _ in range(5))
+        G = Y.T @ Y
+        potrf = min(_timed(lambda: lapack.dpotrf(G, lower=False, clean=True)) for _ in range(5))
+    return {"wall_s": wall, "n_out": int(W.shape[0]), "gram_s": gram, "potrf_s": potrf,
+            "rows_shape": list(seen[0].shape) if seen else None, **parts}
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 JOBS = {"load": job_load, "fit": job_fit, "baseline": job_baseline, "previous": job_previous,
@@ -321,6 +355,15 @@ def run(quick: bool, peers: bool) -> list[dict]:
     return rows
 
 
+def _cpu_note(ser: dict, par: dict) -> str:
+    """CPU time per neuron and cores used: equal CPU per neuron means linear scaling in workers
+    (the wall-clock speed-up is then bounded by the cores other jobs leave free)."""
+    n = ser["n_out"]
+    return (f"CPU per neuron {ser['cpu_s'] / n * 1e3:.0f} ms serial, {par['cpu_s'] / n * 1e3:.0f} ms here; "
+            f"cores used {ser['cpu_s'] / ser['wall_s']:.2f} serial, {par['cpu_s'] / par['wall_s']:.2f} here; "
+            f"load average at start {ser['load_1min']:.2f} / {par['load_1min']:.2f}")
+
+
 def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
     out = []
     w_ser = np.load(tmp / "serial.npy")
@@ -329,7 +372,8 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
         d = float(np.abs(np.load(tmp / "pool.npy") - w_ser).max())
         out.append(_row(f"fit {label}: 2 worker processes", "s", pool["wall_s"], "serial (1 process)",
                         ser["wall_s"], f"ProcessPoolExecutor(2); max |W_pool - W_serial| = {d:.3g}; peak "
-                        f"memory {pool['peak_mib']:.0f} MiB main, {pool['children_peak_mib']:.0f} MiB per worker"))
+                        f"memory {pool['peak_mib']:.0f} MiB main, {pool['children_peak_mib']:.0f} MiB per worker; "
+                        + _cpu_note(ser, pool)))
     else:
         out.append(_row(f"fit {label}: 2 worker processes FAILED", "s", None, None, None, pool["failed"]))
     dask = _spawn("fit", data=str(data), executor="dask", workers=2, out=str(tmp / "dask.npy"))
@@ -338,7 +382,7 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
         out.append(_row(f"fit {label}: Dask LocalCluster, 2 workers", "s", dask["wall_s"], "serial (1 process)",
                         ser["wall_s"], f"LocalCluster(n_workers=2, threads_per_worker=1, processes=True), "
                         f"Client.get_executor(); max |W_dask - W_serial| = {d:.3g}; cluster start-up "
-                        f"{dask.get('startup_s', float('nan')):.1f} s (not timed)"))
+                        f"{dask.get('startup_s', float('nan')):.1f} s (not timed); " + _cpu_note(ser, dask)))
     else:
         out.append(_row(f"fit {label}: Dask FAILED", "s", None, None, None, dask["failed"]))
     per = []
@@ -370,7 +414,10 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
                         f"cProfile of a serial fit of {n} neurons: rows in factored form "
                         f"{prof['_chunk_rows'] / n * 1e3:.1f}, per-example QR compression + GEMM "
                         f"{prof['_compress'] / n * 1e3:.1f}, normal equations (Gram, Cholesky, refinement, "
-                        f"uncertainty probes) {chol / n * 1e3:.1f}, condition estimate (Lanczos) "
+                        f"uncertainty probes) {chol / n * 1e3:.1f} -- of which the Gram matrix Y'Y of the "
+                        f"{prof['rows_shape'][0]} x {prof['rows_shape'][1]} compressed rows "
+                        f"{prof['gram_s'] * 1e3:.1f} and its Cholesky factor {prof['potrf_s'] * 1e3:.1f} "
+                        f"(the BLAS-3 floor) --, condition estimate (Lanczos) "
                         f"{lanc / n * 1e3:.1f}, SVD fallback {prof['svd_solve'] / n * 1e3:.1f}"))
     return out
 

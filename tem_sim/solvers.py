@@ -20,6 +20,7 @@ warning).
 """
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Callable
 
@@ -236,14 +237,23 @@ def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float 
     if R == 0 or n == 0:
         return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=n == 0), \
             float(np.sqrt(rho2)), (0.0 if n == 0 else float("inf"))
-    U, s, Vt = sla.svd(Y, full_matrices=False, check_finite=False, lapack_driver="gesdd")
+    top = float(np.max(np.abs(Y)))
+    if top == 0.0:
+        return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=False), \
+            float(np.sqrt(rho2 + c @ c)), float("inf")
+    e = math.frexp(top)[1]                                   # Y = 2^e Ys exactly, max |Ys| in [1/2, 1)
+    U, s, Vt = sla.svd(np.ldexp(Y, -e), full_matrices=False, check_finite=False, lapack_driver="gesdd")
     diag = _from_singular(s, n, rcond)
-    keep = s > rcond * s[0] if s[0] > 0 else np.zeros(s.size, bool)
-    if ridge > 0:
-        inv = s / (s * s + ridge)
-    else:
-        inv = np.where(keep, 1.0 / np.where(keep, s, 1.0), 0.0)
-    w = Vt.T @ (inv * (U.T @ c))
+    beta = U.T @ c
+    with np.errstate(over="ignore", invalid="ignore"):
+        if ridge > 0:                                        # Y = U (2^e s) V'
+            st = np.ldexp(s, e)
+            coef = beta * st / (st * st + ridge)
+        else:
+            keep = s > rcond * s[0]
+            coef = np.zeros(s.size)
+            coef[keep] = np.ldexp(beta[keep] / s[keep], -e)
+        w = Vt.T @ coef
     res = Y @ w - c
     residual = float(np.sqrt(rho2 + res @ res))
     Z = _error_factor(row_errors, R)
@@ -251,13 +261,18 @@ def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float 
         unc = float("nan")
     elif not diag["identifiable"]:
         unc = float("inf")
-    elif sp.issparse(Z) or Z.ndim == 2:
-        unc = float(np.linalg.norm(Z.T @ (U / s)))           # ||diag(1/s) U' Z||_F
     else:
-        nb, k, _ = Z.shape
-        Uw = (U / s).reshape(nb, k, -1)                      # blocks of U diag(1/s)
-        unc = float(np.sqrt(max(0.0, np.einsum("bij,bij->", Uw @ Uw.transpose(0, 2, 1),
-                                               Z @ Z.transpose(0, 2, 1)))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sp.issparse(Z) or Z.ndim == 2:
+                unc = float(np.linalg.norm(Z.T @ (U / s)))       # ||diag(1/s) U' Z||_F (scaled Y)
+            else:
+                nb, k, _ = Z.shape
+                Uw = (U / s).reshape(nb, k, -1)                  # blocks of U diag(1/s)
+                unc = float(np.sqrt(max(0.0, np.einsum("bij,bij->", Uw @ Uw.transpose(0, 2, 1),
+                                                       Z @ Z.transpose(0, 2, 1)))))
+            unc = float(np.ldexp(unc, -e))
+        if not np.isfinite(unc):
+            unc = float("inf")
     return w, diag, residual, unc
 
 

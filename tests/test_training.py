@@ -326,3 +326,70 @@ def test_solver_info_keys_are_identical():
     assert tuple(i1) == tuple(i2) == INFO_KEYS
     np.testing.assert_allclose(w1, w2, atol=1e-10)
     assert i1["rank"] == i2["rank"] == 3 and i1["condition"] == pytest.approx(i2["condition"])
+
+
+# --------------------------------------------------------------------------- factored rows, large layers (issue 4)
+
+def _dense_path(ex, nrn, **kw):
+    """fit_layer through dense per-neuron rows (a callable row weighting takes that path)."""
+    return fit_layer(ex, nrn, row_weights=lambda j, R: np.ones(R.n_rows), **kw)
+
+
+@pytest.mark.parametrize("tau", [math.inf, 2.0], ids=["perfect", "leaky"])
+def test_factored_rows_give_the_dense_rows_answer(tau):
+    ex, W, nrn = paper_examples(5, 10, seed=3, tau=tau)
+    fac, den = fit_layer(ex, nrn), _dense_path(ex, nrn)
+    np.testing.assert_allclose(fac.weights, den.weights, rtol=0, atol=1e-12)
+    for a, b in zip(fac.info, den.info):
+        assert a["rank"] == b["rank"] == 20 and a["n_rows"] == b["n_rows"] == b["n_spikes"]
+        assert a["condition"] == pytest.approx(b["condition"], rel=1e-8)
+        assert a["uncertainty"] == pytest.approx(b["uncertainty"], rel=1e-6)
+        assert a["residual"] < 1e-10 and b["residual"] < 1e-10
+
+
+def test_factored_rows_handle_a_repeated_spike_instant():
+    # a spike repeated at the same instant (a second reset there) goes through the per-neuron intervals
+    ex, W, nrn = paper_examples(5, 10, seed=3)
+    x, st = ex[0]
+    t, i = np.concatenate([st.times, st.neuron(0)[3:4]]), np.concatenate([st.indices, [0]])
+    ex = [(x, SpikeTrains(t, i, st.n_neurons, 0.0, st.t_stop))] + ex[1:]
+    fac, den = fit_layer(ex, nrn), _dense_path(ex, nrn)
+    np.testing.assert_allclose(fac.weights, den.weights, rtol=0, atol=1e-12)
+    assert fac.info[0]["n_rows"] == den.info[0]["n_rows"] == fac.info[0]["n_spikes"] - 1
+
+
+@pytest.fixture(scope="module")
+def wide_layer():
+    """300 inputs (above SVD_MAX_INPUTS: the normal-equations path), 60 examples."""
+    rng = np.random.default_rng(5)
+    W = rng.random((4, 300)) * 20 / 300
+    nrn = Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
+    ex = []
+    for _ in range(60):
+        x = FourierSignals.random_paper(300, 10, 10.0, seed=rng)
+        ex.append((x, encode(x, W, nrn, 10.0)))
+    return ex, W, nrn
+
+
+def test_large_layer_normal_equations_match_the_svd(wide_layer, monkeypatch):
+    import tem_sim.training as training
+
+    ex, W, nrn = wide_layer
+    fast = fit_layer(ex, nrn)
+    monkeypatch.setattr(training, "SVD_MAX_INPUTS", 10**9)
+    svd = fit_layer(ex, nrn)
+    assert fast.identifiable.all() and np.abs(fast.weights - W).max() < 1e-11
+    np.testing.assert_allclose(fast.weights, svd.weights, rtol=0, atol=1e-12)
+    for a, b in zip(fast.info, svd.info):
+        assert a["rank"] == b["rank"] == 300
+        assert a["condition"] == pytest.approx(b["condition"], rel=1e-3)       # Lanczos estimate
+        assert a["uncertainty"] == pytest.approx(b["uncertainty"], rel=0.35)   # 32 random probes
+        assert a["residual"] < 1e-9
+
+
+def test_large_layer_without_enough_examples_falls_back_to_the_svd(wide_layer):
+    ex, W, nrn = wide_layer
+    with pytest.warns(IdentifiabilityWarning, match="not determined"):
+        fit = fit_layer(ex[:25], nrn)            # 25 examples span at most 250 < 300 dimensions
+    assert (fit.rank <= 250).all() and not fit.identifiable.any()
+    assert np.all(np.isinf(fit.condition)) and np.linalg.norm(fit.weights) < 10 * np.linalg.norm(W)
