@@ -184,17 +184,18 @@ class Network:
             Wc = sp.csr_matrix(Wd)
         Wc.sum_duplicates()
         Wc.sort_indices()
-        # delays
+        # delays, one per stored connection (in the CSR order of Wc, explicit zeros included)
+        rows = np.repeat(np.arange(n_post), np.diff(Wc.indptr))
+        cols = Wc.indices
         if sp.issparse(delay):
             Dc = sp.csr_matrix(delay, dtype=np.float64)
             if Dc.shape != (n_post, n_pre):
                 raise ValidationError("delay", f"sparse matrix of shape {Dc.shape}", f"of shape ({n_post}, {n_pre})")
-            d = np.asarray(Dc[Wc.nonzero()]).ravel()
+            d = np.asarray(Dc[rows, cols], dtype=np.float64).ravel() if rows.size else np.zeros(0)
         elif np.ndim(delay) == 0:
             d = np.full(Wc.nnz, as_scalar("delay", delay, nonnegative=True))
         else:
             Dd = as_float_array("delay", delay, ndim=2, shape=(n_post, n_pre))
-            rows, cols = Wc.nonzero()
             d = Dd[rows, cols]
         if d.size and (not np.all(np.isfinite(d)) or d.min() < 0):
             bad = d[~(np.isfinite(d) & (d >= 0))][0]
@@ -371,9 +372,11 @@ class Network:
         return spikes, tr, stats
 
     def _lower_projections(self, stage: list[str], offsets: dict[str, int], total: int) -> dict[str, np.ndarray]:
+        """Flat arrays of the core's projections: one per (projection, distinct delay), as CSR over a
+        range of presynaptic neurons, built without a Python loop over delays or connections."""
         members = set(stage)
         exp_taus: list[float] = []
-        groups = []  # (pre_start, n_pre, delay, kind, chan, csr over pre with global targets)
+        blocks = []   # per projection: its groups (one per delay) and its connections, grouped and sorted
         for p in self._projections:
             if not p.kernel.causal or p.pre not in members:
                 continue
@@ -383,58 +386,61 @@ class Network:
                 kind, chan = 1, exp_taus.index(p.kernel.tau_s)
             else:
                 kind, chan = 0, 0
-            # one core projection per distinct delay (arrivals of one delay stay in time order), as CSR
-            # over the presynaptic neurons with the targets of each in increasing order
-            if p.delays.size and np.all(p.delays == p.delays[0]):
-                # one delay: the transpose, by a counting sort (the weights are canonical CSR)
+            n_post = p.weights.shape[0]
+            if p.delays.size == 0 or np.all(p.delays == p.delays[0]):
+                # one delay: the transpose by a counting sort (the weights are canonical CSR)
                 m = p.weights.tocsc()
-                m = sp.csr_matrix((m.data, m.indices, m.indptr), shape=(p.weights.shape[1], p.weights.shape[0]))
                 m.sort_indices()
-                groups.append((offsets[p.pre], float(p.delays[0]), kind, chan, m, offsets[p.post]))
+                n_pre = p.weights.shape[1]
+                blocks.append(dict(delay=np.array([p.delays[0] if p.delays.size else 0.0]),
+                                   lo=np.zeros(1, dtype=np.intp), nrows=np.array([n_pre], dtype=np.intp),
+                                   grp=np.zeros(m.nnz, dtype=np.intp),
+                                   row=np.repeat(np.arange(n_pre), np.diff(m.indptr)),
+                                   tgt=m.indices.astype(np.intp), w=m.data,
+                                   kind=kind, chan=chan, pre=offsets[p.pre], post=offsets[p.post]))
                 continue
+            # several delays: sort the connections by (delay, source, target) once; a delay's CSR spans
+            # only its own range of sources (continuous per-connection delays make many small groups)
             coo = p.weights.tocoo()
-            for d in np.unique(p.delays):
-                sel = p.delays == d
-                m = sp.csr_matrix((coo.data[sel], (coo.col[sel], coo.row[sel])),
-                                  shape=(p.weights.shape[1], p.weights.shape[0]))
-                m.sort_indices()
-                groups.append((offsets[p.pre], float(d), kind, chan, m, offsets[p.post]))
-        P = len(groups)
-        if P == 0:
+            order = np.lexsort((coo.row, coo.col, p.delays))
+            ds = p.delays[order]
+            src = coo.col[order].astype(np.intp)
+            first = np.r_[True, ds[1:] != ds[:-1]]
+            grp = np.cumsum(first) - 1
+            starts = np.flatnonzero(first)
+            ends = np.r_[starts[1:], ds.size]
+            lo = src[starts]
+            blocks.append(dict(delay=ds[starts], lo=lo, nrows=src[ends - 1] - lo + 1, grp=grp,
+                               row=src - lo[grp], tgt=coo.row[order].astype(np.intp), w=coo.data[order],
+                               kind=kind, chan=chan, pre=offsets[p.pre], post=offsets[p.post]))
+        if not blocks:
             return {"exp_tau": np.asarray(exp_taus, dtype=np.float64)}
-        delay = np.array([g[1] for g in groups], dtype=np.float64)
-        kind = np.array([g[2] for g in groups], dtype=np.intc)
-        chan = np.array([g[3] for g in groups], dtype=np.intp)
-        pre_start = np.array([g[0] for g in groups], dtype=np.intp)
-        # one flat CSR for all groups (filled in place: no concatenated copies of the large arrays)
-        indptr = np.empty(sum(g[4].shape[0] + 1 for g in groups), dtype=np.intp)
-        targets = np.empty(sum(g[4].nnz for g in groups), dtype=np.intp)
-        weights = np.empty(targets.size, dtype=np.float64)
-        off, src_parts, proj_parts = [], [], []
-        base_rows = 0
-        base_nnz = 0
-        for pi, (ps, d, k, c, m, post_off) in enumerate(groups):
-            off.append(base_rows)
-            rows = indptr[base_rows:base_rows + m.shape[0] + 1]
-            np.add(m.indptr, base_nnz, out=rows, casting="unsafe")
-            np.add(m.indices, post_off, out=targets[base_nnz:base_nnz + m.nnz], casting="unsafe")
-            weights[base_nnz:base_nnz + m.nnz] = m.data
-            base_rows += m.shape[0] + 1
-            base_nnz += m.nnz
-            nz_rows = np.flatnonzero(np.diff(m.indptr))  # presynaptic neurons with targets here
-            src_parts.append(ps + nz_rows)
-            proj_parts.append(np.full(nz_rows.size, pi, dtype=np.intp))
-        src = np.concatenate(src_parts)
-        pid = np.concatenate(proj_parts)
-        order = np.lexsort((pid, src))  # per neuron, projections in connection order
-        out_ptr = np.concatenate([[0], np.cumsum(np.bincount(src, minlength=total))]).astype(np.intp)
-        out_proj = np.ascontiguousarray(pid[order], dtype=np.intp)
+        G = np.array([b["delay"].size for b in blocks])
+        gbase = np.r_[0, np.cumsum(G)[:-1]]
+        delay = np.concatenate([b["delay"] for b in blocks]).astype(np.float64)
+        kind = np.concatenate([np.full(g, b["kind"], dtype=np.intc) for g, b in zip(G, blocks)])
+        chan = np.concatenate([np.full(g, b["chan"], dtype=np.intp) for g, b in zip(G, blocks)])
+        pre_start = np.concatenate([b["pre"] + b["lo"] for b in blocks]).astype(np.intp)
+        nrows = np.concatenate([b["nrows"] for b in blocks]).astype(np.intp)
+        # every group has nrows + 1 row-pointer slots, laid out one group after another
+        row_off = np.r_[0, np.cumsum(nrows + 1)[:-1]].astype(np.intp)
+        gid = np.concatenate([b["grp"] + gb for b, gb in zip(blocks, gbase)])
+        slot = row_off[gid] + np.concatenate([b["row"] for b in blocks])
+        counts = np.bincount(slot, minlength=int(row_off[-1] + nrows[-1] + 1))
+        indptr = (np.cumsum(counts) - counts).astype(np.intp)
+        targets = np.concatenate([b["tgt"] + b["post"] for b in blocks]).astype(np.intp)
+        weights = np.concatenate([b["w"] for b in blocks]).astype(np.float64)
+        # outgoing projections of each presynaptic neuron, in connection order
+        src = pre_start[gid] + np.concatenate([b["row"] for b in blocks])
+        key = np.unique(src.astype(np.int64) * (gid.size + delay.size + 1) + gid)   # distinct (source, group)
+        usrc = key // (gid.size + delay.size + 1)
+        ugid = key % (gid.size + delay.size + 1)
+        out_ptr = np.concatenate([[0], np.cumsum(np.bincount(usrc, minlength=total))]).astype(np.intp)
         return {
             "exp_tau": np.asarray(exp_taus, dtype=np.float64),
             "delay": delay, "kind": kind, "chan": chan, "pre_start": pre_start,
-            "indptr_off": np.asarray(off, dtype=np.intp),
-            "indptr": indptr, "targets": targets, "weights": weights,
-            "out_ptr": out_ptr, "out_proj": out_proj,
+            "indptr_off": row_off, "indptr": indptr, "targets": targets, "weights": weights,
+            "out_ptr": out_ptr, "out_proj": np.ascontiguousarray(ugid, dtype=np.intp),
         }
 
 

@@ -451,3 +451,28 @@ def test_sliced_loop_stops_at_max_spikes_where_the_event_loop_does(event_loop):
     with pytest.raises(ts.SimulationLimitError) as events:
         event_loop(net, 3.0, max_spikes=20_000)
     assert str(sliced.value) == str(events.value)
+
+
+def test_continuous_per_connection_delays_match_one_projection_per_delay():
+    """Every connection with its own delay (a continuum of delays) gives the spikes of the same network
+    written as one single-delay projection per connection; an all-zero sparse projection is accepted."""
+    rng = np.random.default_rng(3)
+    n = 40
+    W = sp.random(n, n, density=0.15, random_state=4, format="csr")
+    W.data = rng.uniform(-0.3, 0.5, W.nnz)
+    D = W.copy()
+    D.data = rng.uniform(0.05, 0.6, W.nnz)
+    nrn = ts.Neurons(n, kappa=1.0, delta=0.5, bias=np.linspace(0.8, 2.0, n))
+    a = ts.Network()
+    a.add_population("p", nrn)
+    a.connect("p", "p", W, delay=D)
+    a.connect("p", "p", sp.csr_matrix((n, n)), delay=sp.csr_matrix((n, n)))
+    b = ts.Network()
+    b.add_population("p", nrn)
+    coo = W.tocoo()
+    for i, j, w, d in zip(coo.row, coo.col, coo.data, D.tocoo().data):
+        one = sp.csr_matrix(([w], ([i], [j])), shape=(n, n))
+        b.connect("p", "p", one, delay=d)
+    ra, rb = a.run(6.0), b.run(6.0)
+    assert ra["p"].count > 100
+    assert np.array_equal(ra["p"].times, rb["p"].times) and np.array_equal(ra["p"].indices, rb["p"].indices)
