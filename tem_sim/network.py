@@ -431,10 +431,12 @@ class Network:
         targets = np.concatenate([b["tgt"] + b["post"] for b in blocks]).astype(np.intp)
         weights = np.concatenate([b["w"] for b in blocks]).astype(np.float64)
         # outgoing projections of each presynaptic neuron, in connection order
-        src = pre_start[gid] + np.concatenate([b["row"] for b in blocks])
-        key = np.unique(src.astype(np.int64) * (gid.size + delay.size + 1) + gid)   # distinct (source, group)
-        usrc = key // (gid.size + delay.size + 1)
-        ugid = key % (gid.size + delay.size + 1)
+        # (from the occupied row slots: one per (source, group) pair, far fewer than the connections)
+        occ = np.flatnonzero(counts)
+        ogid = np.searchsorted(row_off, occ, side="right") - 1
+        osrc = pre_start[ogid] + (occ - row_off[ogid])
+        by = np.lexsort((ogid, osrc))
+        usrc, ugid = osrc[by], ogid[by]
         out_ptr = np.concatenate([[0], np.cumsum(np.bincount(usrc, minlength=total))]).astype(np.intp)
         return {
             "exp_tau": np.asarray(exp_taus, dtype=np.float64),
