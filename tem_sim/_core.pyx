@@ -352,75 +352,6 @@ cdef double HALF_PI = 1.5707963267948966
 cdef double PI = 3.141592653589793
 
 
-cdef double sine_integral(double x, double sx, double cx) noexcept nogil:
-    """Si(x) = int_0^x sin(s)/s ds, given sx = sin(x) and cx = cos(x).
-
-    Power series for |x| <= 4 (terms alternate, largest 3.6, so no damaging
-    cancellation); beyond, Si = pi/2 + Im(exp(-i|x|) E1-fraction) through the
-    continued fraction of the exponential integral E1(i|x|), evaluated by Lentz's
-    method (converges in a few dozen iterations at |x| = 4, fewer further out).
-    """
-    cdef double ax = fabs(x), x2, term, acc
-    cdef double br, bi, cr, ci, dr, di, hr, hi, a, den, er, ei, tr, ti, s
-    cdef int n
-    if ax <= 4.0:
-        x2 = x * x
-        term = x
-        acc = x
-        for n in range(1, 40):
-            term = term * (-x2 / ((2.0 * n) * (2.0 * n + 1.0)))
-            acc += term / (2.0 * n + 1.0)
-            if fabs(term) < 1e-17 * fabs(acc):
-                break
-        return acc
-    br = 1.0
-    bi = ax
-    cr = 1e300
-    ci = 0.0
-    den = br * br + bi * bi
-    dr = br / den
-    di = -bi / den
-    hr = dr
-    hi = di
-    for n in range(2, 200):
-        a = -(n - 1.0) * (n - 1.0)
-        br += 2.0
-        # d = 1 / (a d + b)
-        tr = a * dr + br
-        ti = a * di + bi
-        den = tr * tr + ti * ti
-        dr = tr / den
-        di = -ti / den
-        # c = b + a / c
-        den = cr * cr + ci * ci
-        tr = br + a * cr / den
-        ti = bi - a * ci / den
-        cr = tr
-        ci = ti
-        # h *= c d
-        er = cr * dr - ci * di
-        ei = cr * di + ci * dr
-        tr = hr * er - hi * ei
-        hi = hr * ei + hi * er
-        hr = tr
-        if fabs(er - 1.0) + fabs(ei) < 1e-16:
-            break
-    # exp(-i ax) h, with sin(ax) = |sin x| sign; only the imaginary part is needed
-    s = sx if x > 0.0 else -sx
-    ti = cx * hi - s * hr
-    return HALF_PI + ti if x > 0.0 else -(HALF_PI + ti)
-
-
-def si(const double[::1] x):
-    """The compiled sine integral on an array (exposed for tests against SciPy)."""
-    out = np.empty(x.shape[0])
-    cdef double[::1] o = out
-    cdef Py_ssize_t k
-    for k in range(x.shape[0]):
-        o[k] = sine_integral(x[k], sin(x[k]), cos(x[k]))
-    return out
-
-
 cdef double EULER_GAMMA = 0.5772156649015329
 
 
@@ -493,6 +424,45 @@ cdef void e1_scaled(double zr, double zi, double* hr, double* hi) noexcept nogil
         hr[0] = tr
         if fabs(er - 1.0) + fabs(ei) < 1e-16:
             break
+
+
+cdef double sine_integral(double x, double sx, double cx) noexcept nogil:
+    """Si(x) = int_0^x sin(s)/s ds, given sx = sin(x) and cx = cos(x).
+
+    Power series for |x| <= 4 (terms alternate, largest 3.6, so no damaging
+    cancellation); beyond, Si = pi/2 + Im E1(i|x|) through the continued fraction
+    of the exponential integral (e1_scaled; a few dozen iterations at |x| = 4,
+    fewer further out).
+    """
+    cdef double ax = fabs(x), x2, term, acc, hr, hi, s
+    cdef int n
+    if ax <= 4.0:
+        x2 = x * x
+        term = x
+        acc = x
+        for n in range(1, 40):
+            term = term * (-x2 / ((2.0 * n) * (2.0 * n + 1.0)))
+            acc += term / (2.0 * n + 1.0)
+            if fabs(term) < 1e-17 * fabs(acc):
+                break
+        return acc
+    # E1(i ax) = -Ci(ax) + i (Si(ax) - pi/2); e1_scaled gives exp(i ax) E1(i ax)
+    # (by the continued fraction there: |z| > 4 on the imaginary axis)
+    e1_scaled(0.0, ax, &hr, &hi)
+    s = sx if x > 0.0 else -sx                # sin(ax)
+    # Im[exp(-i ax) h] with h = hr + i hi
+    acc = cx * hi - s * hr
+    return HALF_PI + acc if x > 0.0 else -(HALF_PI + acc)
+
+
+def si(const double[::1] x):
+    """The compiled sine integral on an array (exposed for tests against SciPy)."""
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    cdef Py_ssize_t k
+    for k in range(x.shape[0]):
+        o[k] = sine_integral(x[k], sin(x[k]), cos(x[k]))
+    return out
 
 
 cdef double leaky_sinc_integral(double x, double r, double w, double sx, double cx) noexcept nogil:

@@ -92,13 +92,17 @@ def coefficients_from_real(theta: Any) -> np.ndarray:
     return np.concatenate([np.conj(pos[:, ::-1]), theta[:, :1].astype(np.complex128), pos], axis=1)
 
 
-def _check(spikes: Any, neurons: Any, period: Any, n_harmonics: Any) -> tuple[float, int]:
+def _check_spikes(spikes: Any, neurons: Any) -> None:
     if not isinstance(spikes, SpikeTrains):
         raise ValidationError("spikes", type(spikes).__name__, "a SpikeTrains")
     if not isinstance(neurons, Neurons):
         raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
     if spikes.n_neurons != neurons.n:
         raise ValidationError("spikes.n_neurons", spikes.n_neurons, f"the number of neurons, {neurons.n}")
+
+
+def _check(spikes: Any, neurons: Any, period: Any, n_harmonics: Any) -> tuple[float, int]:
+    _check_spikes(spikes, neurons)
     return as_scalar("period", period, positive=True), as_int("n_harmonics", n_harmonics, minimum=0)
 
 
@@ -349,12 +353,7 @@ def decode_bandlimited(spikes: SpikeTrains, neurons: Neurons, bandwidth: float, 
     >>> res.under_sampled, bool(np.abs(res.signals.sample(t) - x.sample(t)).max() < 1e-6)
     (False, True)
     """
-    if not isinstance(spikes, SpikeTrains):
-        raise ValidationError("spikes", type(spikes).__name__, "a SpikeTrains")
-    if not isinstance(neurons, Neurons):
-        raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
-    if spikes.n_neurons != neurons.n:
-        raise ValidationError("spikes.n_neurons", spikes.n_neurons, f"the number of neurons, {neurons.n}")
+    _check_spikes(spikes, neurons)
     w = as_scalar("bandwidth", bandwidth, positive=True)
     W = np.eye(neurons.n) if weights is None else as_float_array("weights", weights, ndim=2,
                                                                    shape=(neurons.n, None))

@@ -57,6 +57,22 @@ def _sinc_slope(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _leaky_integrate(bank: Any, a: Any, b: Any, lam: Any) -> np.ndarray:
+    """``int_a^b exp(-lam (b - s)) x(s) ds = G(b) - exp(-lam (b - a)) G(a)`` from a bank's leak-weighted
+    antiderivative ``G`` (any solution of ``G' = -lam G + x``), per distinct ``lam``; ``lam = 0`` integrates."""
+    a, b = check_intervals(a, b)
+    lam = np.broadcast_to(as_float_array("lam", lam), a.shape)
+    out = np.empty((bank.n_signals, a.size))
+    for lv in np.unique(lam):
+        m = lam == lv
+        if lv == 0.0:
+            out[:, m] = bank.integrate(a[m], b[m])
+        else:
+            out[:, m] = (bank.leaky_antiderivative(b[m], lv)
+                         - np.exp(-lv * (b[m] - a[m])) * bank.leaky_antiderivative(a[m], lv))
+    return out
+
+
 class SincSignals:
     """A bank of bandlimited signals, sums of shifted sincs on shared centres.
 
@@ -213,20 +229,13 @@ class SincSignals:
         x = (t[:, None] - self._s[None, :]).ravel()
         return _core.leaky_sinc(np.ascontiguousarray(x), lam, self._w).reshape(t.size, self._s.size)
 
+    def leaky_antiderivative(self, t: Any, lam: float) -> np.ndarray:
+        """``sum_k a_ik G(t - s_k)``: each signal's bounded leak-weighted integral; shape ``(n_signals, len(t))``."""
+        return self._a @ self.basis_leaky_antiderivative(t, lam).T
+
     def leaky_integrate(self, a: Any, b: Any, lam: Any) -> np.ndarray:
         """``int_{a_q}^{b_q} exp(-lam_q (b_q - s)) x_i(s) ds``; shape ``(n_signals, len(a))``."""
-        a, b = check_intervals(a, b)
-        lam = np.broadcast_to(as_float_array("lam", lam), a.shape)
-        out = np.empty((self.n_signals, a.size))
-        for lv in np.unique(lam):
-            m = lam == lv
-            if lv == 0.0:
-                out[:, m] = self.integrate(a[m], b[m])
-                continue
-            E = (self.basis_leaky_antiderivative(b[m], lv)
-                 - np.exp(-lv * (b[m] - a[m]))[:, None] * self.basis_leaky_antiderivative(a[m], lv))
-            out[:, m] = self._a @ E.T
-        return out
+        return _leaky_integrate(self, a, b, lam)
 
     def mix(self, weights: Any) -> "SincSignals":
         """The bank ``W x`` on the same centres.
@@ -518,14 +527,7 @@ class PiecewisePolynomials:
 
     def leaky_integrate(self, a: Any, b: Any, lam: Any) -> np.ndarray:
         """``int_{a_q}^{b_q} exp(-lam_q (b_q - s)) x_i(s) ds``; shape ``(n_signals, len(a))``."""
-        a, b = check_intervals(a, b)
-        lam = np.broadcast_to(as_float_array("lam", lam), a.shape)
-        out = np.empty((self.n_signals, a.size))
-        for lv in np.unique(lam):
-            m = lam == lv
-            out[:, m] = (self.leaky_antiderivative(b[m], lv)
-                         - np.exp(-lv * (b[m] - a[m])) * self.leaky_antiderivative(a[m], lv))
-        return out
+        return _leaky_integrate(self, a, b, lam)
 
     def mix(self, weights: Any) -> "PiecewisePolynomials":
         """The bank ``W x`` on the same breakpoints.
