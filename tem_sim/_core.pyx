@@ -182,7 +182,8 @@ cdef struct Net:
     const double* pp_b
     const double* pp_c
     const double* pp_G        # antiderivative (perfect) / leak-weighted integral (leaky) at each piece start
-    const double* pp_du       # sup |p'| on each piece
+    const double* pp_du       # sup |p'| from each piece to the end of its window (_valid_until)
+    const double* pp_we       # end time of each piece's window (inf: to the end of the drive)
     Py_ssize_t* pp_cur        # N: last piece used (a cursor: time mostly moves forward)
     # projections
     const double* delay
@@ -624,15 +625,12 @@ cdef inline double _analog(Net* net, Py_ssize_t j, double t, double* pf, double*
 
 
 cdef inline double _valid_until(Net* net, Py_ssize_t j, double t) noexcept nogil:
-    """End of the time range on which the curvature bound of eval_state at t holds
-    (the end of the current piece for a piecewise drive, else forever)."""
-    cdef Py_ssize_t k
+    """End of the time range on which the curvature bound of eval_state at t holds: for a
+    piecewise drive, the end of the window of pieces its slope bound covers (engine.lower_neurons:
+    at most two blocks of pieces, never past a jump of the drive), else forever."""
     if net.pp_L[j] == 0:
         return INFINITY
-    k = _piece(net, j, t)
-    if k == net.pp_L[j] - 1:
-        return INFINITY     # the last piece covers the rest of the window (t_end <= its end)
-    return net.pp_b[net.pp_bo[j] + k + 1]
+    return net.pp_we[net.pp_co[j] + _piece(net, j, t)]
 
 
 cdef inline double _leak_exp(double h, double r, double rc) noexcept nogil:
@@ -1574,7 +1572,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
              const double[::1] sn_w, const double[::1] sn_s, const double[::1] sn_a,
              const Py_ssize_t[::1] pp_L, const Py_ssize_t[::1] pp_bo, const Py_ssize_t[::1] pp_co,
              const double[::1] pp_b, const double[:, ::1] pp_c, const double[::1] pp_G,
-             const double[::1] pp_du,
+             const double[::1] pp_du, const double[::1] pp_we,
              const double[::1] exp_tau,
              const double[::1] delay, const int[::1] kind, const Py_ssize_t[::1] chan,
              const Py_ssize_t[::1] pre_start, const Py_ssize_t[::1] indptr_off,
@@ -1652,6 +1650,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.pp_c = &pp_c[0, 0] if pp_c.shape[0] * pp_c.shape[1] > 0 else &dummy_d
     net.pp_G = &pp_G[0] if pp_G.shape[0] > 0 else &dummy_d
     net.pp_du = &pp_du[0] if pp_du.shape[0] > 0 else &dummy_d
+    net.pp_we = &pp_we[0] if pp_we.shape[0] > 0 else &dummy_d
     net.pp_cur = &pp_cur[0]
     net.delay = &delay[0] if P > 0 else &dummy_d
     net.kind = &kind[0] if P > 0 else &dummy_k

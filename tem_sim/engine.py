@@ -34,6 +34,40 @@ AnalogBank = Union[FourierSignals, SincSignals, PiecewisePolynomials]
 ANALOG_TYPES = (FourierSignals, SincSignals, PiecewisePolynomials)
 #: Highest polynomial degree of a piecewise drive in the compiled core.
 MAX_DEGREE = 20
+#: Pieces per block of the slope bounds of a piecewise drive (the core's PP_BLOCK): a bound holds
+#: from its piece to the end of the next block, so a search step can span up to 32 pieces.
+PP_BLOCK = 16
+
+
+def slope_windows(pp: PiecewisePolynomials, slope: np.ndarray, sup: np.ndarray,
+                  block: int = PP_BLOCK) -> tuple[np.ndarray, np.ndarray]:
+    """Per piece ``k``: the end time of its window and a slope bound valid over the window.
+
+    The window runs from piece ``k`` to the end of the next block of ``block`` pieces, but never
+    past a jump of the drive (the curvature bound of the crossing search needs a continuous
+    drive); the bound is the largest piece slope from ``k`` to the end of the next block.
+    """
+    n, L = slope.shape
+    nb = -(-L // block)
+    pad = np.zeros((n, nb * block + block))
+    pad[:, :L] = slope
+    blocks = pad.reshape(n, nb + 1, block)
+    suffix = np.maximum.accumulate(blocks[:, :, ::-1], axis=2)[:, :, ::-1]   # max to the end of its block
+    nxt = blocks.max(axis=2)[:, 1:]                                          # max of the next block
+    bound = np.maximum(suffix[:, :nb, :], nxt[:, :, None]).reshape(n, nb * block)[:, :L]
+    k = np.arange(L)
+    end = np.minimum((k // block + 2) * block, L)
+    # jumps at the interior breaks: piece m-1's end value against piece m's start value
+    C = pp.coefficients
+    h = np.diff(pp.breaks)
+    right = (C * h[None, :, None] ** np.arange(C.shape[2])).sum(axis=2)
+    scale = sup.max(axis=1, keepdims=True) + 1e-300
+    jump = np.abs(right[:, :-1] - C[:, 1:, 0]) > 1e-12 * scale                  # (n, L-1): at break m = 1..L-1
+    disc = np.where(jump, np.arange(1, L)[None, :], L)                          # index of a jump, else L
+    first_jump = np.minimum.accumulate(disc[:, ::-1], axis=1)[:, ::-1]          # [:, k]: first jump >= k + 1
+    e = np.minimum(end[None, :], np.concatenate([first_jump, np.full((n, 1), L)], axis=1))
+    t_end = np.where(e >= L, np.inf, pp.breaks[np.minimum(e, L)])
+    return np.ascontiguousarray(t_end), np.ascontiguousarray(bound)
 
 
 @dataclass
@@ -45,7 +79,8 @@ class LoweredNeurons:
     ``sn_w[j]``, centres at ``sn_s[sn_so[j]:]``, weights at ``sn_a[sn_co[j]:]``)
     and a piecewise-polynomial part (``pp_*``: ``pp_L[j]`` pieces with breaks at
     ``pp_b[pp_bo[j]:]``, coefficient rows, piece-start integrals and slope bounds
-    at row ``pp_co[j]`` of ``pp_c``, ``pp_G``, ``pp_du``). ``ub``, ``ubd``, ``pb``
+    at row ``pp_co[j]`` of ``pp_c``, ``pp_G``, ``pp_du``, ``pp_we``: the slope bound of each
+    piece holds until the window end ``pp_we``, see :func:`slope_windows`). ``ub``, ``ubd``, ``pb``
     and ``pbd`` bound the whole analog part (``ubd`` without the piecewise
     slope, which the core takes per piece).
     """
@@ -78,6 +113,7 @@ class LoweredNeurons:
     pp_c: np.ndarray
     pp_G: np.ndarray
     pp_du: np.ndarray
+    pp_we: np.ndarray
 
 
 def _as_banks(drive: Any, n: int) -> list:
@@ -212,7 +248,7 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
             pbd[sel] += 2.0 * bd["sup"][sel]
     # ---- piecewise-polynomial part
     pp_L, pp_bo, pp_co = zi.copy(), zi.copy(), zi.copy()
-    pp_b, pp_c, pp_G, pp_du = _EMPTY_D, np.zeros((0, 1)), _EMPTY_D, _EMPTY_D
+    pp_b, pp_c, pp_G, pp_du, pp_we = _EMPTY_D, np.zeros((0, 1)), _EMPTY_D, _EMPTY_D, _EMPTY_D
     if pp is not None:
         if pp.degree > MAX_DEGREE:
             raise ValidationError("drive", f"piecewise polynomials of degree {pp.degree}", f"degree <= {MAX_DEGREE}")
@@ -239,7 +275,9 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
             G[sel] = Gl[sel, :-1]
             supG[sel] = (np.abs(Gl[:, :-1]) + sup * np.minimum(h, 1.0 / lam)).max(axis=1)[sel]
         pp_G = np.ascontiguousarray(G.ravel())
-        pp_du = np.ascontiguousarray(slope.ravel())
+        we, wb = slope_windows(pp, slope, sup)
+        pp_du = np.ascontiguousarray(wb.ravel())
+        pp_we = np.ascontiguousarray(we.ravel())
         supu = sup.max(axis=1)
         ub += supu
         pb += supG
@@ -257,7 +295,7 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         ub=np.ascontiguousarray(ub), ubd=np.ascontiguousarray(ubd),
         pb=np.ascontiguousarray(pb), pbd=np.ascontiguousarray(pbd),
         sn_K=sn_K, sn_so=sn_so, sn_co=sn_co, sn_w=sn_w, sn_s=sn_s, sn_a=sn_a,
-        pp_L=pp_L, pp_bo=pp_bo, pp_co=pp_co, pp_b=pp_b, pp_c=pp_c, pp_G=pp_G, pp_du=pp_du,
+        pp_L=pp_L, pp_bo=pp_bo, pp_co=pp_co, pp_b=pp_b, pp_c=pp_c, pp_G=pp_G, pp_du=pp_du, pp_we=pp_we,
     )
 
 
@@ -287,6 +325,7 @@ def concat_lowered(lows: list[LoweredNeurons]) -> LoweredNeurons:
         fields[off] = cat([getattr(l, off) + b for l, b in zip(lows, base)], np.intp)
         fields[arr] = cat([getattr(l, arr) for l in lows], np.float64)
     fields["pp_du"] = cat([l.pp_du for l in lows], np.float64)
+    fields["pp_we"] = cat([l.pp_we for l in lows], np.float64)
     fields["pp_c"] = np.ascontiguousarray(np.concatenate([pad(l.pp_c, D1) for l in lows]))
     return LoweredNeurons(**fields)
 
@@ -328,7 +367,7 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
         low.kappa, low.delta, low.c0, low.tau, low.v0, low.period, low.nharm,
         low.a_re, low.a_im, low.p_re, low.p_im, low.ub, low.ubd, low.pb, low.pbd,
         low.sn_K, low.sn_so, low.sn_co, low.sn_w, low.sn_s, low.sn_a,
-        low.pp_L, low.pp_bo, low.pp_co, low.pp_b, low.pp_c, low.pp_G, low.pp_du,
+        low.pp_L, low.pp_bo, low.pp_co, low.pp_b, low.pp_c, low.pp_G, low.pp_du, low.pp_we,
         pr.get("exp_tau", _EMPTY_D),
         pr.get("delay", _EMPTY_D), pr.get("kind", np.zeros(0, dtype=np.intc)), pr.get("chan", _EMPTY_I),
         pr.get("pre_start", _EMPTY_I), pr.get("indptr_off", _EMPTY_I), pr.get("indptr", _EMPTY_I),

@@ -402,3 +402,40 @@ def test_simulate_outside_the_recording_is_a_one_line_error(tmp_path, capsys):
     assert main(["simulate", str(tmp_path / "m.npz"), "-o", str(tmp_path / "s.npz")]) == 2
     err = capsys.readouterr().err.strip()
     assert "sampled range" in err and len(err.splitlines()) == 1
+
+
+def test_slope_windows_stop_at_jumps_and_bound_the_slope():
+    from tem_sim.engine import PP_BLOCK, slope_windows
+    rng = np.random.default_rng(4)
+    t = np.linspace(0.0, 10.0, 101)
+    v = np.sin(t)[None, :]
+    p = PiecewisePolynomials.from_samples(t, v, kind="cubic")
+    c = np.array(p.coefficients)
+    c[0, [7, 40, 41], 0] += 0.3                       # jumps at the starts of pieces 7, 40 and 41
+    q = PiecewisePolynomials(p.breaks, c)
+    sup, slope = q.piece_bounds()
+    we, wb = slope_windows(q, slope, sup)
+    h = np.diff(q.breaks)
+    left = np.array([np.polyval(c[0, m - 1, ::-1], h[m - 1]) for m in range(1, q.n_pieces)])
+    jumps = {m for m in range(1, q.n_pieces) if abs(left[m - 1] - c[0, m, 0]) > 1e-9}
+    assert jumps == {7, 8, 40, 42}                    # a shifted piece jumps at both ends
+    for k in range(q.n_pieces):
+        e = int(np.searchsorted(q.breaks, we[0, k])) if np.isfinite(we[0, k]) else q.n_pieces
+        blk = min((k // PP_BLOCK + 2) * PP_BLOCK, q.n_pieces)
+        assert k < e <= blk
+        assert not any(k < m < e for m in jumps) and (e in jumps or e == blk)
+        assert wb[0, k] >= slope[0, k:e].max()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_discontinuous_piecewise_drive_no_missed_crossing(seed):
+    """Random quadratic pieces that jump at every break (and sign-changing): the search must not
+    carry a curvature bound across a jump."""
+    rng = np.random.default_rng(seed)
+    breaks = np.sort(np.r_[0.0, rng.uniform(0, 8, 40), 8.0])
+    x = PiecewisePolynomials(breaks, rng.uniform(-3, 3, (2, breaks.size - 1, 3)))
+    nrn = Neurons(2, kappa=0.3, delta=0.1, bias=0.5, tau=[np.inf, 1.0])
+    W = np.array([[1.0, 0.5], [-0.4, 1.0]])
+    st = encode(x, W, nrn, 8.0)
+    assert st.count > 20
+    _check_spikes(x.mix(W), nrn, st, 8.0)
