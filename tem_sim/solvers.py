@@ -581,6 +581,18 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
                else np.zeros(0, int))
         return at_lo, at_hi, at_zero, act
 
+    def duals(w: np.ndarray, fixed: np.ndarray, act: np.ndarray):
+        """Free variables, their lasso signs, the Lagrangian gradient and the active rows' multipliers
+        (from stationarity on the free variables, by least squares)."""
+        free = np.flatnonzero(~fixed)
+        sgn = np.sign(w[free]) if lasso > 0 else np.zeros(free.size)
+        g = A.T @ (A @ w - r) + ridge * w
+        mu = np.zeros(act.size)
+        if act.size and free.size:
+            mu = np.linalg.lstsq(G[np.ix_(act, free)].T, -(g[free] + lasso * sgn), rcond=None)[0]
+            g = g + G[act].T @ mu
+        return free, sgn, g, mu
+
     def optimal(w: np.ndarray, at_lo, at_hi, at_zero, act) -> bool:
         if not np.all(np.isfinite(w)):
             return False
@@ -589,15 +601,7 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
             return False
         if G.shape[0] and np.any(G @ w > h + 1e-9 * (np.abs(G) @ np.abs(w) + gsc)):
             return False
-        free = np.flatnonzero(~(at_lo | at_hi | at_zero))
-        sgn = np.sign(w[free]) if lasso > 0 else np.zeros(free.size)
-        g = A.T @ (A @ w - r) + ridge * w
-        if act.size and free.size:
-            # multipliers of the active rows from stationarity on the free variables
-            mu = np.linalg.lstsq(G[np.ix_(act, free)].T, -(g[free] + lasso * sgn), rcond=None)[0]
-            g = g + G[act].T @ mu
-        else:
-            mu = np.zeros(act.size)
+        free, sgn, g, mu = duals(w, at_lo | at_hi | at_zero, act)
         dtol = 1e-10 * grad_scale
         if np.any(mu < -dtol):
             return False
@@ -654,12 +658,7 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
             if optimal(w, at_lo, at_hi, at_zero, act):
                 return w
             # release the worst dual violation
-            free = np.flatnonzero(~fixed)
-            g = A.T @ (A @ w - r) + ridge * w
-            mu = (np.linalg.lstsq(G[np.ix_(act, free)].T, -(g[free] + lasso * sgn_all[free]), rcond=None)[0]
-                  if act.size and free.size else np.zeros(act.size))
-            if act.size:
-                g = g + G[act].T @ mu
+            _, _, g, mu = duals(w, fixed, act)
             cand = []
             if act.size:
                 cand.append((-mu.min(), "row", int(np.argmin(mu))))
