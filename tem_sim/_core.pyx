@@ -651,7 +651,7 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
     cdef double h = t - net.tl[j]
     cdef double kap = net.kappa[j]
     cdef double r = net.rtau[j]
-    cdef double pf, uf, u, Iabs = 0.0, Iabs_d = 0.0, Ih, vv, vexp = 0.0, Vb, U, Ud
+    cdef double pf, uf, u, Iabs = 0.0, Iabs_d = 0.0, Ih, em, Vb, U, Ud
     cdef double exp_int = 0.0, du
     cdef Py_ssize_t c
     cdef double* Ij
@@ -676,9 +676,13 @@ cdef void eval_state(Net* net, Py_ssize_t j, double t, double* v, double* dv, do
         dv[0] = u / kap
         K[0] = (net.ubd[j] + du + Iabs_d) / kap
     else:
-        # steady state P(t) = (c0 tau + pf) / kappa
-        vv = (net.c0[j] * net.tau[j] + pf) / kap
-        v[0] = vv + exp(-r * h) * (net.vl[j] - (net.c0[j] * net.tau[j] + net.Fl[j]) / kap) + exp_int / kap
+        # v = P(t) + e^{-rh} (v_l - P(t_l)) with the steady state P = (c0 tau + pf) / kappa, written
+        # so that the constant part never cancels: c0 tau can dwarf delta (a long leak, a strong
+        # drive), and P(t) - e^{-rh} P(t_l) would lose eps c0 tau / kappa; the analog part pf is
+        # bounded by the span of the drive (sup|u| min(tau, t - t0), or |a_m| / omega_m)
+        em = expm1(-r * h)
+        v[0] = ((em + 1.0) * net.vl[j] - em * (net.c0[j] * net.tau[j] / kap)
+                + (pf - (em + 1.0) * net.Fl[j]) / kap + exp_int / kap)
         dv[0] = -r * v[0] + u / kap
         U = fabs(net.c0[j]) + net.ub[j] + Iabs
         Ud = net.ubd[j] + du + Iabs_d
@@ -861,7 +865,8 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             # leaky, Fourier drive only: v(t+h) = P(t+h) + e^{-h/tau} (v - P(t)) <= P(t) + |P'| h + max(v - P(t), 0);
             # a short leak makes |P'| small and this step much longer than the curvature one
             P = (net.c0[j] * net.tau[j] + F) / net.kappa[j]
-            x = delt - P - (v - P if v > P else 0.0)
+            # less the rounding of P (c0 tau can dwarf delta), so the step never passes a crossing
+            x = delt - P - (v - P if v > P else 0.0) - 4.0 * EPS * (fabs(net.c0[j] * net.tau[j]) + fabs(F)) / net.kappa[j]
             if x > 0.0:
                 if net.pbd[j] > 0.0:
                     x = x * net.kappa[j] / net.pbd[j]

@@ -221,6 +221,8 @@ def test_encode_random(case, data):
     if out is not None:
         nrn, te, Wc, spikes = out
         check_encode(spikes, x, Wc, nrn, te)
+        if np.any(nrn.is_leaky):
+            check_encode_bank(spikes, x, Wc, nrn, te)
         STATS["encode.spikes_checked"] += spikes.count
 
 
@@ -570,6 +572,25 @@ def test_tiny_period_is_fast():
     assert spikes is not None and spikes.count == 5
 
 
+# regression: a leaky neuron evaluated v as P(t) + e^{-h/tau} (v - P(t_l)) with the steady state
+# P ~ bias tau / kappa, losing eps bias tau / kappa (2e-8 of delta here: tau = 1e3, bias ~ 7e4);
+# found by test_encode_sampled_and_sinc_random in CI
+@pytest.mark.parametrize("kind", ["constant", "linear", "cubic", "fourier"])
+def test_leaky_long_tau_strong_drive_keeps_precision(kind):
+    t_end = 0.01
+    if kind == "fourier":
+        x = ts.FourierSignals.from_one_sided([[0.0, 3e3 - 2e3j, 1e3j]], 0.004)
+    else:
+        times = np.linspace(0.0, t_end, 6)
+        vals = np.array([[-9669.4, 6265.4, 8255.1, -3000.0, 5000.0, 2000.0]])
+        x = ts.PiecewisePolynomials.from_samples(times, vals, kind=kind)
+    W = np.array([[23.643249400513433]])
+    nrn = ts.Neurons(1, kappa=1.0, delta=1.0, bias=68585.1461487295, tau=1e3, v0=-0.417)
+    spikes = ts.encode(x, W, nrn, t_end, max_spikes=100_000)
+    assert spikes.count > 100
+    check_encode_bank(spikes, x, W, nrn, t_end)
+
+
 # --------------------------------------------------------------------------- sampled and sinc inputs
 def _sup_drive(y):
     """A bound of |y_j| for any bank (per signal)."""
@@ -578,6 +599,19 @@ def _sup_drive(y):
     if isinstance(y, ts.PiecewisePolynomials):
         return y.piece_bounds()[0].max(axis=1)
     return y.drive_bounds()[0]
+
+
+def _fourier_leaky_integrate(y, a, b, lam):
+    """Independent oracle: int_a^b e^{-lam (b - s)} y(s) ds for a Fourier bank, from
+    1 - e^{-(lam + i w) h} = -expm1(-lam h) + e^{-lam h} 2 sin^2(w h / 2) + i e^{-lam h} sin(w h)
+    (no cancellation for short intervals or long leaks)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    h = (b - a)[:, None]
+    w = y.omegas[None, :]
+    e = np.exp(-lam * h)
+    one_minus = -np.expm1(-lam * h) + e * 2.0 * np.sin(0.5 * w * h) ** 2 + 1j * e * np.sin(w * h)
+    phase = np.exp(1j * np.mod(b, y.period)[:, None] * w)
+    return (y.coefficients @ (phase * one_minus / (lam + 1j * w)).T).real
 
 
 def check_encode_bank(spikes, x, W, neurons, t_end):
@@ -603,10 +637,14 @@ def check_encode_bank(spikes, x, W, neurons, t_end):
         if math.isinf(tau):
             v = np.repeat(v_start, frac.size) + (y.integrate(lo, hi)[j] + b * h) / k
         else:
+            leaky_int = (_fourier_leaky_integrate(y, lo, hi, 1.0 / tau) if isinstance(y, ts.FourierSignals)
+                         else y.leaky_integrate(lo, hi, 1.0 / tau))
             v = (np.repeat(v_start, frac.size) * np.exp(-h / tau)
-                 + (y.leaky_integrate(lo, hi, 1.0 / tau)[j] + b * tau * -np.expm1(-h / tau)) / k)
+                 + (leaky_int[j] + b * tau * -np.expm1(-h / tau)) / k)
         sup_u = sup_y[j] + abs(b)
-        tol = 1e-9 * (2 * d + sup_u * h / k) + 64 * EPS * sup_u * (np.abs(hi) + 1.0) / k
+        # 1e-9 relative, plus a few ulp of the spike times (and of a period's phase) times the drive
+        period = x.period if isinstance(x, ts.FourierSignals) else 1.0
+        tol = 1e-9 * (2 * d + sup_u * h / k) + 64 * EPS * sup_u * (np.abs(hi) + period) / k
         assert np.all(v <= d + tol), f"missed crossing for neuron {j}: v = {v.max()!r} > delta = {d!r}"
         at_spike = frac.size * np.arange(tj.size) + frac.size - 1      # hi == the next spike
         err = np.abs(v[at_spike] - d)
