@@ -31,6 +31,9 @@ processes on the machine's two cores.
   CPU seconds per neuron (workers included) and cores used are in the notes:
   equal CPU per neuron serially and in workers means linear scaling, and the
   wall-clock speed-up is then bounded by the cores other jobs leave free.
+* Row weighting (``"jitter"``) and ridge on the 1000 x 1000 layer's first
+  neurons: the default path (Householder QR where the normal equations
+  decline) beside the SVD these options used to fall back to.
 * The previous fit_layer path (dense rows per neuron, LAPACK ``gelsd``, then a
   QR for the rounding uncertainty), timed on a few neurons of the 1000 x 1000
   layer and extrapolated, and where the new path's time goes (cProfile).
@@ -289,6 +292,29 @@ def job_profile(args: dict) -> dict:
             "rows_shape": list(seen[0].shape) if seen else None, **parts}
 
 
+def job_options(args: dict) -> dict:
+    """Row weighting and ridge on the first ``neurons`` neurons: the default path (Householder QR
+    when the Cholesky path declines) beside the SVD those options used to fall back to."""
+    import tem_sim.training as training
+    from tem_sim import fit_layer
+
+    ex, nrn, W = load_data(args["data"], int(args["neurons"]))
+    out = {"n_out": int(W.shape[0])}
+    for name, kw in (("jitter", dict(row_weights="jitter")), ("ridge", dict(ridge=1e-9))):
+        t0 = time.perf_counter()
+        fast = fit_layer(ex, nrn, **kw)
+        t_fast = time.perf_counter() - t0
+        limit, training.SVD_MAX_INPUTS = training.SVD_MAX_INPUTS, 10**9
+        t0 = time.perf_counter()
+        svd = fit_layer(ex, nrn, **kw)
+        t_svd = time.perf_counter() - t0
+        training.SVD_MAX_INPUTS = limit
+        out[name] = {"fast_s": t_fast, "svd_s": t_svd, "max_diff": float(np.abs(fast.weights - svd.weights).max()),
+                     "error_max": float(np.abs(fast.weights - W).max()),
+                     "condition": [float(c) for c in fast.condition]}
+    return out
+
+
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
@@ -296,7 +322,7 @@ def _timed(fn) -> float:
 
 
 JOBS = {"load": job_load, "fit": job_fit, "baseline": job_baseline, "previous": job_previous,
-        "profile": job_profile}
+        "profile": job_profile, "options": job_options}
 
 
 def _spawn(job: str, **args) -> dict:
@@ -427,6 +453,16 @@ def _large_rows(label: str, data: Path, tmp: Path, ser: dict) -> list[dict]:
                         f"({prev['rows_per_neuron']} x {prev['n_in']} dense), gelsd solve + rank/condition "
                         f"{prev['solve_s']:.2f} s, QR rounding uncertainty {prev['uncertainty_s']:.2f} s; "
                         f"a default chunk's rows: {prev['chunk_rows_gib']:.1f} GiB"))
+    opt = _spawn("options", data=str(data), neurons=PREVIOUS_NEURONS)
+    if "failed" not in opt:
+        n = opt["n_out"]
+        for name, what in (("jitter", 'row_weights="jitter"'), ("ridge", "ridge=1e-9")):
+            o = opt[name]
+            out.append(_row(f"fit {label}, {what}: time per neuron", "s", o["fast_s"] / n,
+                            "the SVD (the previous path for this option)", o["svd_s"] / n,
+                            f"first {n} neurons; Householder QR where the Cholesky path declines; "
+                            f"max |W_qr - W_svd| = {o['max_diff']:.2g}, max |W_hat - W| = {o['error_max']:.2g}, "
+                            f"conditions " + ", ".join(f"{c:.2g}" for c in o["condition"])))
     prof = _spawn("profile", data=str(data), n_sub=64)
     if "failed" not in prof:
         n = prof["n_out"]

@@ -26,8 +26,11 @@ weights, the exact rank and condition number and the rounding uncertainty at
 once; above, a well-conditioned neuron is solved through the normal
 equations at BLAS-3 speed with iterative refinement
 (:func:`~tem_sim.solvers.cholesky_solve`: condition number estimated by
-Lanczos, uncertainty by random probes, all from one Cholesky factor), and an
-ill-conditioned or rank-deficient one falls back to the SVD.
+Lanczos, uncertainty by random probes, all from one Cholesky factor), one
+with ridge or a condition number above
+:data:`~tem_sim.solvers.FAST_MAX_CONDITION` (row weighting, short examples) by
+Householder QR (:func:`~tem_sim.solvers.qr_solve`, the same estimates from
+``R``), and only a (nearly) rank-deficient one falls back to the SVD.
 """
 from __future__ import annotations
 
@@ -50,7 +53,7 @@ from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Exponential, PeriodicLowpass
 from .neurons import Neurons
 from .signals import FourierSignals
-from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, solve_lstsq, solve_osqp, svd_solve
+from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, qr_solve, solve_lstsq, solve_osqp, svd_solve
 from .spikes import SpikeTrains
 
 __all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS",
@@ -238,10 +241,16 @@ def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
 
 
 def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict) -> tuple:
-    """One neuron's least squares: the Cholesky path when large and well conditioned, else one SVD."""
+    """One neuron's least squares. Large systems: the normal equations (Cholesky) when well
+    conditioned, else Householder QR while the rank is clearly full; small or rank-deficient
+    systems, and whatever the faster paths decline: one SVD."""
     out = None
-    if Y.shape[1] > SVD_MAX_INPUTS and opts["ridge"] == 0:
-        out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=(_PROBE_SEED, int(j)), rho2=rho2)
+    if Y.shape[1] > SVD_MAX_INPUTS:
+        seed = (_PROBE_SEED, int(j))
+        if opts["ridge"] == 0:
+            out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
+        if out is None:
+            out = qr_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
     if out is None:
         out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2)
     return out
@@ -646,10 +655,10 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         bias leaves its weight undetermined even at full rank. The uncertainty
         is propagated through the row weighting actually solved (running sums
         and ``1 / u^2`` weights for ``"jitter"``). For least squares with more
-        than :data:`SVD_MAX_INPUTS` inputs and a well-conditioned system, the
-        condition number is a Lanczos estimate (about 0.1 %) and the
-        uncertainty an estimate from 32 random probes (about 15 %); otherwise
-        both come exactly from one SVD.
+        than :data:`SVD_MAX_INPUTS` inputs and a system of full numerical rank
+        (condition below ``1e-2 / rcond``), the condition number is a Lanczos
+        estimate (about 0.1 %) and the uncertainty an estimate from 32 random
+        probes (about 15 %); otherwise both come exactly from one SVD.
     warn : bool, default True
         Emit :class:`~tem_sim.exceptions.IdentifiabilityWarning` for undetermined neurons
         and a ``RuntimeWarning`` for inaccurate OSQP solutions.

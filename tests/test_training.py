@@ -1,4 +1,5 @@
 """Tests of tem_sim.training.fit_layer: weight recovery, identifiability, QP options, executors."""
+import functools
 import math
 import warnings
 from concurrent.futures import ProcessPoolExecutor
@@ -13,7 +14,7 @@ from tem_sim.exceptions import IdentifiabilityWarning, SolverError, ValidationEr
 from tem_sim.kernels import Delta, Exponential
 from tem_sim.neurons import Neurons
 from tem_sim.signals import FourierSignals
-from tem_sim.solvers import INFO_KEYS, solve_lstsq, solve_osqp
+from tem_sim.solvers import INFO_KEYS, qr_solve, solve_lstsq, solve_osqp, svd_solve
 from tem_sim.spikes import SpikeTrains
 from tem_sim.training import FIT_INFO_KEYS, FitResult, fit_layer
 
@@ -401,6 +402,77 @@ def test_large_layer_normal_equations_match_the_svd(wide_layer, monkeypatch):
         assert a["condition"] == pytest.approx(b["condition"], rel=1e-3)       # Lanczos estimate
         assert a["uncertainty"] == pytest.approx(b["uncertainty"], rel=0.35)   # 32 random probes
         assert a["residual"] < 1e-9
+
+
+def _known_svd(rng, m, n, cond):
+    U, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    return (U * np.geomspace(1.0, 1.0 / cond, n)) @ V.T
+
+
+@pytest.mark.parametrize("cond", [1e3, 1e7])
+@pytest.mark.parametrize("ridge", [0.0, 1e-6])
+def test_qr_solve_against_the_svd(cond, ridge):
+    """Weights, condition, residual and probe uncertainty of the QR path against the exact SVD ones,
+    on a matrix of known singular values, with and without ridge and with noisy, inconsistent rows."""
+    rng = np.random.default_rng(3)
+    Y = _known_svd(rng, 400, 120, cond)
+    w_true = rng.standard_normal(120)
+    c = Y @ w_true + 1e-9 * rng.standard_normal(400)
+    errs = 1e-3 * rng.random(400)
+    w, d, res, unc = qr_solve(Y, c, ridge=ridge, row_errors=errs, seed=1)
+    w_s, d_s, res_s, unc_s = svd_solve(Y, c, ridge=ridge, row_errors=errs)
+    assert d["rank"] == d_s["rank"] == 120 and d["identifiable"]
+    assert d["condition"] == pytest.approx(cond, rel=1e-3) and d_s["condition"] == pytest.approx(cond, rel=1e-9)
+    # both backward stable: they agree to about cond * eps relative (and ridge changes both alike)
+    assert np.linalg.norm(w - w_s) <= 100 * cond * np.finfo(float).eps * np.linalg.norm(w_s)
+    assert res == pytest.approx(res_s, rel=1e-6)
+    assert unc == pytest.approx(unc_s, rel=0.35)
+
+
+def test_qr_solve_declines_rank_deficient_systems():
+    rng = np.random.default_rng(4)
+    Y = _known_svd(rng, 300, 80, 1e3)
+    Y[:, 5] = Y[:, 7]                                             # exactly rank deficient
+    assert qr_solve(Y, rng.standard_normal(300)) is None
+    assert qr_solve(_known_svd(rng, 300, 80, 1e9), rng.standard_normal(300)) is None   # cond ~ 1e-1 / rcond
+    assert qr_solve(np.ones((3, 5)), np.ones(3)) is None          # fewer rows than unknowns
+
+
+def test_large_layer_row_weights_and_ridge_take_the_qr_path(wide_layer, monkeypatch):
+    """Above SVD_MAX_INPUTS, a condition above the Cholesky path's limit (jitter weighting at 1000
+    inputs) and ridge used to fall back to the SVD (1.4 s per neuron at 1000 inputs); the QR path
+    gives the SVD's answers."""
+    import tem_sim.training as training
+
+    ex, W, nrn = wide_layer
+    calls = []
+    real = training.qr_solve
+
+    def spy(*args, **kw):
+        out = real(*args, **kw)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(training, "qr_solve", spy)
+    # jitter weighting here has condition ~8e3 (1e7 at 1000 inputs): lower the Cholesky path's
+    # threshold below it so that this layer takes the decline-then-QR route the large one takes
+    monkeypatch.setattr(training, "cholesky_solve", functools.partial(training.cholesky_solve, max_condition=1e3))
+    fast_j = fit_layer(ex, nrn, row_weights="jitter")
+    fast_r = fit_layer(ex, nrn, ridge=1e-9)
+    assert len(calls) == 3 * nrn.n and all(calls)    # jitter: a first unweighted solve, then the weighted one
+    assert min(i["condition"] for i in fast_j.info) > 1e3
+    monkeypatch.setattr(training, "SVD_MAX_INPUTS", 10**9)
+    svd_j = fit_layer(ex, nrn, row_weights="jitter")
+    svd_r = fit_layer(ex, nrn, ridge=1e-9)
+    assert len(calls) == 3 * nrn.n                                # the SVD path does not call it
+    for fast, svd in ((fast_j, svd_j), (fast_r, svd_r)):
+        assert fast.identifiable.all() and np.abs(fast.weights - W).max() < 1e-8
+        np.testing.assert_allclose(fast.weights, svd.weights, rtol=0, atol=1e-10)
+        for a, b in zip(fast.info, svd.info):
+            assert a["rank"] == b["rank"] == 300
+            assert a["condition"] == pytest.approx(b["condition"], rel=1e-3)
+            assert a["uncertainty"] == pytest.approx(b["uncertainty"], rel=0.35)
 
 
 def test_large_layer_without_enough_examples_falls_back_to_the_svd(wide_layer):
