@@ -194,6 +194,10 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
     if t_end is not None:
         check_drive_window(banks, t_end)
     four, sinc, pp = _merge(banks, n)
+    if pp is not None and t_end is not None and t_end > 0.0:
+        # the window's pieces only, the antiderivative anchored at t = 0: a recording's history
+        # before the window would cost rounding (eps times its integral) and lowering time
+        pp = pp.restrict(0.0, t_end)
     tau = np.ascontiguousarray(neurons.tau, dtype=np.float64)
     leaky = np.isfinite(tau)
     with np.errstate(divide="ignore"):

@@ -549,6 +549,45 @@ class PiecewisePolynomials:
         k = np.clip(np.searchsorted(self._b, nb[:-1], side="right") - 1, 0, self.n_pieces - 1)
         return PiecewisePolynomials(nb, _taylor_shift(self._c[:, k, :], nb[:-1] - self._b[k]))
 
+    def restrict(self, t_start: float, t_stop: float) -> "PiecewisePolynomials":
+        """The same signals on ``[t_start, t_stop]`` only, a window inside the domain.
+
+        The breaks inside the window are kept, ``t_start`` and ``t_stop`` become
+        the end breaks, and the end pieces are re-expanded about them. The
+        antiderivative and the leak-weighted integrals of the result start at
+        ``t_start``: they carry no rounding from the part of a long recording
+        before the window (integrals anchored at ``breaks[0]`` lose
+        ``eps |int_{breaks[0]}^{t} x|``), and the window's pieces alone are
+        stored. The engine and the constraint builder restrict to the window
+        they use.
+
+        Parameters
+        ----------
+        t_start, t_stop : float
+            ``breaks[0] <= t_start < t_stop <= breaks[-1]``.
+
+        Returns
+        -------
+        PiecewisePolynomials
+
+        Examples
+        --------
+        >>> from tem_sim import PiecewisePolynomials
+        >>> x = PiecewisePolynomials.from_samples([0.0, 1.0, 2.0, 3.0], [[0.0, 1.0, 0.0, 1.0]])
+        >>> y = x.restrict(0.5, 2.5)
+        >>> y.breaks.tolist(), y.sample([0.5, 2.5]).tolist()
+        ([0.5, 1.0, 2.0, 2.5], [[0.5, 0.5]])
+        """
+        t0 = as_scalar("t_start", t_start)
+        t1 = as_scalar("t_stop", t_stop)
+        lo, hi = self.domain
+        if not lo <= t0 < t1 <= hi:
+            raise ValidationError("(t_start, t_stop)", (t0, t1), f"a window with {lo!r} <= t_start < t_stop <= {hi!r}")
+        inner = self._b[(self._b > t0) & (self._b < t1)]
+        nb = np.concatenate([[t0], inner, [t1]])
+        k = np.clip(np.searchsorted(self._b, nb[:-1], side="right") - 1, 0, self.n_pieces - 1)
+        return PiecewisePolynomials(nb, _taylor_shift(self._c[:, k, :], nb[:-1] - self._b[k]))
+
     def piece_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-signal, per-piece bounds ``(sup|x|, sup|x'|)`` on each piece; shapes ``(n, L)``.
 

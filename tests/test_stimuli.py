@@ -20,6 +20,7 @@ from scipy.special import sici
 from tem_sim import (IdentifiabilityWarning, Network, Neurons, PiecewisePolynomials, SincSignals,
                      UnderSampledWarning, ValidationError, decode_bandlimited, encode, fit_layer)
 from tem_sim import _core
+from tem_sim.constraints import interval_rows
 from tem_sim.signals import FourierSignals
 
 KINDS = ["constant", "linear", "cubic"]
@@ -118,6 +119,51 @@ def test_piecewise_bank_against_quadrature(kind):
     k = np.clip(np.searchsorted(p.breaks, tt, side="right") - 1, 0, p.n_pieces - 1)
     assert np.all(np.abs(p.sample(tt)) <= sup[:, k] + 1e-15)
     assert np.all(np.abs(p.sample_derivative(tt)) <= slope[:, k] + 1e-12)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_restrict_keeps_the_signals_on_the_window(kind):
+    p = PiecewisePolynomials.random(2, 9, -1.0, 3.0, kind=kind, seed=5)
+    for t0, t1 in ((-1.0, 3.0), (0.123, 2.5), (p.breaks[2], p.breaks[5]), (0.4, 0.41)):
+        r = p.restrict(t0, t1)
+        assert r.domain == (t0, t1) and np.all(np.isin(p.breaks[(p.breaks > t0) & (p.breaks < t1)], r.breaks))
+        tt = np.linspace(t0, t1, 501)[:-1]            # (t1 itself: the left limit there)
+        assert np.abs(r.sample(tt) - p.sample(tt)).max() < 1e-13
+        a, b = np.sort(np.random.default_rng(1).uniform(t0, t1, (2, 40)), axis=0)
+        for lam in (0.0, 0.7):
+            assert np.abs(r.leaky_integrate(a, b, lam) - p.leaky_integrate(a, b, lam)).max() < 1e-13
+        assert np.allclose(r.antiderivative([t0]), 0.0, atol=0)  # anchored at the window's start
+    for t0, t1 in ((-1.5, 2.0), (0.0, 3.5), (2.0, 2.0), (2.0, 1.0), (np.nan, 1.0)):
+        with pytest.raises(ValidationError):
+            p.restrict(t0, t1)
+
+
+def _trapezoid_integrals(t, v, a, b):
+    """Independent oracle: integrals of the linear interpolant of (t, v) over each [a_k, b_k], summed
+    piece by piece (nothing anchored far away)."""
+    out = []
+    for lo, hi in zip(a, b):
+        i0, i1 = np.searchsorted(t, [lo, hi], side="right") - 1
+        pts = np.concatenate([[lo], t[i0 + 1:i1 + 1], [hi]])
+        vals = np.interp(pts, t, v)
+        out.append(float(np.sum(np.diff(pts) * (vals[1:] + vals[:-1]) / 2)))
+    return np.array(out)
+
+
+def test_long_recording_short_window_keeps_precision():
+    """A recording from -2e4 to 2e4 simulated on [0, 50]: its integrals were anchored at -2e4 and lost
+    eps times 2e4 (spike equations off by 2e-11); the engine and the rows now start at the window."""
+    t = np.linspace(-2e4, 2e4, 2_000_001)
+    v = 1.0 + 0.5 * np.sin(t)
+    x = PiecewisePolynomials.from_samples(t, v[None, :], kind="linear")
+    nrn = Neurons(1, kappa=1.0, delta=1.0, bias=0.0)
+    spikes = encode(x, [[1.0]], nrn, 50.0)
+    tj = spikes.neuron(0)
+    a = np.concatenate([[0.0], tj[:-1]])
+    assert tj.size == 25
+    assert np.abs(_trapezoid_integrals(t, v, a, tj) - 2.0).max() < 1e-13
+    rows = interval_rows(x, a, tj)[:, 0]
+    assert np.abs(rows - _trapezoid_integrals(t, v, a, tj)).max() < 1e-13
 
 
 def test_from_samples_kinds():
