@@ -428,6 +428,10 @@ def encode(signals: AnalogBank, weights: Any, neurons: Neurons, t_end: float, *,
     W = as_float_array("weights", weights, ndim=2, shape=(neurons.n, signals.n_signals))
     t_end = check_t_end(t_end)
     max_spikes = check_max_spikes(max_spikes)
+    if isinstance(signals, PiecewisePolynomials) and t_end > 0.0:
+        # mix the window's pieces only (a long recording mixed whole costs n_out times its size)
+        check_drive_window([signals], t_end)
+        signals = signals.restrict(0.0, t_end)
     low = lower_neurons(neurons, signals.mix(W), t_end)
     times, idx, _, _ = simulate_lowered(low, t_end, max_spikes)
     return SpikeTrains(times, idx, neurons.n, 0.0, t_end, sort=False)

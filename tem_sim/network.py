@@ -35,6 +35,7 @@ from .kernels import Exponential, Kernel, PeriodicLowpass, as_kernel
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
+from .stimuli import PiecewisePolynomials
 
 __all__ = ["Network", "Projection", "RunResult"]
 
@@ -316,15 +317,19 @@ class Network:
         result.stats = stats_total
         return _ordered(result, list(self._pops))
 
-    def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains]
-               ) -> list[AnalogBank]:
-        """Analog drive banks of population ``name``: its analog inputs mixed by their weights,
-        and lowpass-filtered spikes as Fourier banks (the engine adds them up)."""
+    def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains],
+               t_end: float) -> list[AnalogBank]:
+        """Analog drive banks of population ``name``: its analog inputs mixed by their weights
+        (a recording: the window's pieces only), and lowpass-filtered spikes as Fourier banks
+        (the engine adds them up)."""
         n = self._pops[name].n
         banks: list[AnalogBank] = []
         for c in self._inputs:
             if c.post == name:
-                banks.append(inputs[c.name].mix(c.weights))
+                x = inputs[c.name]
+                if isinstance(x, PiecewisePolynomials) and t_end > 0.0:
+                    x = x.restrict(0.0, t_end)             # its window was checked in run()
+                banks.append(x.mix(c.weights))
         for p in self._projections:
             if p.post == name and isinstance(p.kernel, PeriodicLowpass):
                 k = p.kernel
@@ -353,7 +358,7 @@ class Network:
             total += self._pops[name].n
         lows = []
         for name in stage:
-            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done), t_end))
+            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done, t_end), t_end))
         low = concat_lowered(lows)
         proj = self._lower_projections(stage, offsets, total)
         rec_idx = np.arange(total, dtype=np.intp) if rec.size else None
