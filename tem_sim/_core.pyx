@@ -163,7 +163,8 @@ cdef struct Net:
     const double* p_im
     const double* ub          # sup |Fourier part of u|
     const double* ubd         # sup |d/dt Fourier part of u|
-    const double* pb          # sum |p_m| * 2 (for the rounding tolerance)
+    const double* pb          # bound of the Fourier and sinc parts of the antiderivative / steady state
+                              # (their rounding scale, and the oscillation step of schedule_from)
     const double* pbd         # 2 sum |p_m| w_m: bound on the derivative of the steady state (leaky)
     const double* exp_rtau    # C
     const unsigned char* const_drive   # 1: bias only (no Fourier, sinc or piecewise part)
@@ -703,9 +704,16 @@ cdef inline double _drive_sup(Net* net, Py_ssize_t j, double t) noexcept nogil:
     return U
 
 
-cdef inline double _tol(Net* net, Py_ssize_t j) noexcept nogil:
-    """Rounding level of the integrator evaluation of neuron j."""
-    return 16.0 * EPS * (net.delta[j] + fabs(net.vl[j]) + net.pb[j] / net.kappa[j])
+cdef inline double _tol(Net* net, Py_ssize_t j, double F) noexcept nogil:
+    """Rounding level of the integrator evaluation of neuron j at a point where the analog
+    antiderivative / steady state is F: the Fourier and sinc parts round at their bound pb, a
+    piecewise part at the size of its integral there and at the stored state (it is anchored at
+    the window start and grows with time, so a bound over the window would be too loose early
+    on: with delta far below it, a neuron fired at once on a negative drive)."""
+    cdef double t = net.delta[j] + fabs(net.vl[j]) + net.pb[j] / net.kappa[j]
+    if net.pp_L[j] > 0:
+        t += (fabs(F) + fabs(net.Fl[j])) / net.kappa[j]
+    return 16.0 * EPS * t
 
 
 cdef inline void store_state(Net* net, Py_ssize_t j, double t, double v, double F) noexcept nogil:
@@ -747,7 +755,6 @@ cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, doubl
     ``g`` and ``dv`` are the values already known at ``lo``."""
     cdef double x, v, K, F, dx, xn
     cdef double delt = net.delta[j]
-    cdef double tol = _tol(net, j)
     cdef int it
     x = lo
     for it in range(MAX_REFINE):
@@ -768,7 +775,7 @@ cdef double refine(Net* net, Py_ssize_t j, double lo, double hi, double g, doubl
             hi = x
         if g == 0.0 or hi - lo <= 2.0 * EPS * fabs(hi):
             return x
-        if dv > 0.0 and (fabs(g) <= tol or fabs(g) <= 4.0 * EPS * fabs(x) * dv):
+        if dv > 0.0 and (fabs(g) <= _tol(net, j, F) or fabs(g) <= 4.0 * EPS * fabs(x) * dv):
             # at the rounding floor of g: one last Newton correction, kept in the bracket
             xn = x - g / dv
             if xn < lo:
@@ -817,7 +824,6 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             net.ev_kind[j] = EV_NONE
             heap_update(net, item, INFINITY)
         return
-    tol = _tol(net, j)
     for step in range(MAX_STEPS_PER_SEARCH):
         net.n_steps += 1
         if known and step == 0:
@@ -827,8 +833,11 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             F = F1
         else:
             eval_state(net, j, t, &v, &dv, &K, &F)
+        tol = _tol(net, j, F)
         g = v - delt
-        if g >= -tol:
+        # at threshold, or within rounding of it while rising (a falling v within rounding below
+        # threshold is no crossing: with delta near the rounding level it fired at every reset)
+        if g >= 0.0 or (g >= -tol and dv > 0.0):
             net.ev_kind[j] = EV_CROSS
             heap_update(net, item, t)
             return
@@ -849,8 +858,8 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
         tv = _valid_until(net, j, t)
         if t + hs > tv:
             hs = tv - t
-        if net.rtau[j] == 0.0 and _no_currents(net, j):
-            # perfect, Fourier drive only: the oscillating part of the integral is bounded by
+        if net.rtau[j] == 0.0 and net.pp_L[j] == 0 and _no_currents(net, j):
+            # perfect, Fourier and sinc drive only: the oscillating part of the integral is bounded by
             # sup|F| = pb, so v(t+h) - v(t) <= (max(c0, 0) h + pb - F(t)) / kappa; for fast
             # oscillations this step is far longer than the curvature one
             x = -net.kappa[j] * g - (net.pb[j] - F)
@@ -890,7 +899,7 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
                 lo = t + hs
                 if lo < hi or not capped:
                     eval_state(net, j, lo, &vr, &dvr, &Kr, &Fr)
-                    if vr - delt >= -tol:
+                    if vr - delt >= -_tol(net, j, Fr):
                         net.ev_kind[j] = EV_CROSS
                         heap_update(net, item, lo)
                         return

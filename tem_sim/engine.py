@@ -80,9 +80,10 @@ class LoweredNeurons:
     and a piecewise-polynomial part (``pp_*``: ``pp_L[j]`` pieces with breaks at
     ``pp_b[pp_bo[j]:]``, coefficient rows, piece-start integrals and slope bounds
     at row ``pp_co[j]`` of ``pp_c``, ``pp_G``, ``pp_du``, ``pp_we``: the slope bound of each
-    piece holds until the window end ``pp_we``, see :func:`slope_windows`). ``ub``, ``ubd``, ``pb``
-    and ``pbd`` bound the whole analog part (``ubd`` without the piecewise
-    slope, which the core takes per piece).
+    piece holds until the window end ``pp_we``, see :func:`slope_windows`). ``ub``, ``ubd`` and
+    ``pbd`` bound the whole analog part (``ubd`` without the piecewise slope, which the core
+    takes per piece); ``pb`` bounds the Fourier and sinc parts of the antiderivative (their
+    rounding scale; the core rounds a piecewise part at its size where it evaluates it).
     """
 
     kappa: np.ndarray
@@ -266,13 +267,9 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         sup, slope = pp.piece_bounds()
         h = np.diff(pp.breaks)
         G = np.empty((n, L))
-        supG = np.empty(n)
+        supG = np.zeros(n)                # sup |G| of leaky neurons (for pbd; rt = 0 elsewhere)
         if np.any(~leaky):
-            cum = pp.leaky_states(0.0)
-            G[~leaky] = cum[~leaky, :-1]
-            d = np.arange(pp.degree + 1)
-            span = (np.abs(C) * h[None, :, None] ** (d + 1) / (d + 1)).sum(axis=2)
-            supG[~leaky] = (np.abs(cum[:, :-1]) + span).max(axis=1)[~leaky]
+            G[~leaky] = pp.leaky_states(0.0)[~leaky, :-1]
         for lam in np.unique(rt[leaky]):
             sel = leaky & (rt == lam)
             Gl = pp.leaky_states(float(lam))
@@ -284,7 +281,7 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         pp_we = np.ascontiguousarray(we.ravel())
         supu = sup.max(axis=1)
         ub += supu
-        pb += supG
+        # (not in pb: the core rounds a piecewise part at its size where it evaluates it, see _tol)
         pbd += rt * supG + supu
     return LoweredNeurons(
         kappa=np.ascontiguousarray(neurons.kappa, dtype=np.float64),

@@ -583,6 +583,8 @@ class PiecewisePolynomials:
         lo, hi = self.domain
         if not lo <= t0 < t1 <= hi:
             raise ValidationError("(t_start, t_stop)", (t0, t1), f"a window with {lo!r} <= t_start < t_stop <= {hi!r}")
+        if t0 == lo and t1 == hi:
+            return self                                     # (immutable)
         inner = self._b[(self._b > t0) & (self._b < t1)]
         nb = np.concatenate([[t0], inner, [t1]])
         k = np.clip(np.searchsorted(self._b, nb[:-1], side="right") - 1, 0, self.n_pieces - 1)

@@ -591,6 +591,24 @@ def test_leaky_long_tau_strong_drive_keeps_precision(kind):
     check_encode_bank(spikes, x, W, nrn, t_end)
 
 
+# regression: with delta below the rounding level of the integral term (a strong drive, delta = 1e-12),
+# a neuron on a negative drive "touched" threshold within rounding at t = 0 and fired, at every reset
+# (found by test_encode_sampled_and_sinc_random under the stress profile)
+@pytest.mark.parametrize("kind", ["constant", "linear", "sinc", "fourier"])
+def test_falling_drive_never_fires_when_delta_is_near_rounding(kind):
+    if kind == "sinc":
+        x = ts.SincSignals([[-1e3]], [15.0], 0.1)                 # negative on the whole window
+    elif kind == "fourier":
+        x = ts.FourierSignals.from_one_sided([[-1e3, 400.0 - 300.0j]], 10.0)
+    else:
+        x = ts.PiecewisePolynomials.from_samples([0.0, 12.0, 30.0], [[-0.3857, -0.5, -0.2]], kind=kind)
+    W = np.array([[23.643249400513433]])
+    nrn = ts.Neurons(1, kappa=0.5, delta=1e-12, bias=0.0, v0=0.0)
+    spikes = ts.encode(x, W, nrn, 30.0, max_spikes=10)
+    assert spikes.count == 0
+    check_encode_bank(spikes, x, W, nrn, 30.0)
+
+
 # --------------------------------------------------------------------------- sampled and sinc inputs
 def _sup_drive(y):
     """A bound of |y_j| for any bank (per signal)."""
