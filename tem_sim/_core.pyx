@@ -848,10 +848,14 @@ cdef void schedule_from(Net* net, Py_ssize_t j, bint known, double v1, double dv
             heap_update(net, item, INFINITY)
             return
         # largest step the quadratic upper bound allows: g + dv h + K h^2 / 2 < 0
+        # (g < 0: its positive root, in the form without cancellation for each sign of dv -- for
+        # dv < 0, -2g / (dv + sqrt(disc)) divided by a difference that rounds to 0 when
+        # K |g| << dv^2, and the infinite step skipped every later crossing)
         disc = dv * dv - 2.0 * K * g
-        den = dv + sqrt(disc)
-        if den > 0.0:
-            hs = -2.0 * g / den
+        if dv > 0.0:
+            hs = -2.0 * g / (dv + sqrt(disc))
+        elif K > 0.0:
+            hs = (sqrt(disc) - dv) / K
         else:
             hs = INFINITY
         # K holds until tv only (a piecewise drive's piece end): step at most there

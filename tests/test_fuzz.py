@@ -609,6 +609,19 @@ def test_falling_drive_never_fires_when_delta_is_near_rounding(kind):
     check_encode_bank(spikes, x, W, nrn, 30.0)
 
 
+# regression: the search's step for a falling v, -2g / (dv + sqrt(dv^2 - 2 K g)), divided by a difference
+# that rounds to 0 when K |g| << dv^2; the infinite step skipped every later crossing (found by
+# test_encode_sampled_and_sinc_random under the stress profile once the spurious firing above was gone)
+@pytest.mark.parametrize("gap", [1e-14, 1e-10, 1e-6])
+def test_falling_just_below_threshold_then_rising_is_not_missed(gap):
+    A = 1e4
+    x = ts.FourierSignals.from_one_sided([[0.0, -A / 2]], 2 * np.pi)            # u = -A cos t
+    nrn = ts.Neurons(1, kappa=1.0, delta=1.0, bias=0.0, v0=1.0 - gap)        # v = v0 - A sin t
+    spikes = ts.encode(x, [[1.0]], nrn, 3.3, max_spikes=100_000)
+    assert spikes.count > 100 and np.pi <= spikes.times[0] < 3.1416           # back above threshold after pi
+    check_encode_bank(spikes, x, [[1.0]], nrn, 3.3)
+
+
 # --------------------------------------------------------------------------- sampled and sinc inputs
 def _sup_drive(y):
     """A bound of |y_j| for any bank (per signal)."""
