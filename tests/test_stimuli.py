@@ -214,6 +214,10 @@ def test_long_recording_short_window_keeps_precision():
     assert np.abs(_trapezoid_integrals(t, v, a, tj) - 2.0).max() < 1e-13
     rows = interval_rows(x, a, tj)[:, 0]
     assert np.abs(rows - _trapezoid_integrals(t, v, a, tj)).max() < 1e-13
+    # and PiecewisePolynomials.integrate itself, on the whole recording (compensated running sums)
+    assert np.abs(x.integrate(a, tj)[0] - _trapezoid_integrals(t, v, a, tj)).max() < 1e-13
+    lo, hi = np.array([-1.5e4, -3.0, 1e3]), np.array([1.5e4, 7.5, 1.2e3])
+    assert np.allclose(x.integrate(lo, hi)[0], _trapezoid_integrals(t, v, lo, hi), rtol=1e-13, atol=1e-12)
 
 
 def test_long_recording_is_not_mixed_whole():
