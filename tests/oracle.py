@@ -67,9 +67,10 @@ def trajectory(coef_row, period, bias, kappa, delta, v0, tau, spikes, t_end, n_p
 
 
 def reference_network(pops, projections, t_end, grid=4001):
-    """A slow, independent per-event simulation of perfect IF neurons with constant bias.
+    """A slow, independent per-event simulation of IF neurons with constant bias.
 
-    ``pops``: list of dicts (n, kappa, delta, bias, v0) -- scalars per population.
+    ``pops``: list of dicts (n, kappa, delta, bias, v0, optional tau: a leak, default none) --
+    scalars per population (bias may be per neuron).
     ``projections``: list of (pre, post, W (n_post, n_pre) dense, delay, kind, tau_s) with kind
     "delta" or "exp". Crossings are found by scanning the closed-form integrator on a fine grid up
     to the next arrival and refining with brentq; arrivals are processed before crossings at ties.
@@ -86,6 +87,7 @@ def reference_network(pops, projections, t_end, grid=4001):
     bias = np.concatenate([np.full(p["n"], p["bias"], float) if np.ndim(p["bias"]) == 0 else np.asarray(p["bias"], float)
                            for p in pops])
     v = np.concatenate([np.full(p["n"], p.get("v0", -p["delta"]), float) for p in pops])
+    tau = np.concatenate([np.full(p["n"], p.get("tau", np.inf), float) for p in pops])
     tl = np.zeros(N)
     taus = sorted({pr[5] for pr in projections if pr[4] == "exp"})
     I = np.zeros((N, len(taus)))
@@ -95,9 +97,17 @@ def reference_network(pops, projections, t_end, grid=4001):
 
     def v_at(j, t):
         h = t - tl[j]
-        out = v[j] + bias[j] * h / kappa[j]
+        if np.isinf(tau[j]):
+            out = v[j] + bias[j] * h / kappa[j]
+            for c, ts_ in enumerate(taus):
+                out = out + I[j, c] * ts_ * (1 - np.exp(-h / ts_)) / kappa[j]
+            return out
+        # leaky: v' = -v / tau + (bias + sum_c I_c exp(-(t - tl) / ts_c)) / kappa, in closed form
+        lam = 1.0 / tau[j]
+        out = v[j] * np.exp(-lam * h) + bias[j] * tau[j] * (1 - np.exp(-lam * h)) / kappa[j]
         for c, ts_ in enumerate(taus):
-            out = out + I[j, c] * ts_ * (1 - np.exp(-h / ts_)) / kappa[j]
+            mu = 1.0 / ts_
+            out = out + I[j, c] * (np.exp(-mu * h) - np.exp(-lam * h)) / (lam - mu) / kappa[j]
         return out
 
     def advance(j, t):
