@@ -175,6 +175,8 @@ cdef struct Net:
     const double* sn_w        # N: bandwidth w
     const double* sn_s
     const double* sn_a
+    const double* sn_cs       # cos(w s_k), sin(w s_k) per centre (computed once per run): the phases
+    const double* sn_sn       # of far centres by angle addition instead of a sin and cos each
     # piecewise-polynomial part: pieces [b_k, b_k+1], ascending local coefficients
     const Py_ssize_t* pp_L    # N: number of pieces (0: none)
     const Py_ssize_t* pp_bo   # N: offset of the neuron's breaks in pp_b
@@ -529,9 +531,11 @@ cdef inline double _sinc_part(Net* net, Py_ssize_t j, double t, double* pf) noex
     (perfect) or its bounded leak-weighted integral sum_k a_k G(t - s_k) (leaky)."""
     cdef Py_ssize_t K = net.sn_K[j]
     cdef Py_ssize_t k
-    cdef double w, r, x, sx, cx, su = 0.0, sp = 0.0
+    cdef double w, r, x, sx, cx, wt, St, Ct, su = 0.0, sp = 0.0
     cdef const double* s
     cdef const double* a
+    cdef const double* cs
+    cdef const double* sn
     if K == 0:
         pf[0] = 0.0
         return 0.0
@@ -539,10 +543,23 @@ cdef inline double _sinc_part(Net* net, Py_ssize_t j, double t, double* pf) noex
     r = net.rtau[j]
     s = net.sn_s + net.sn_so[j]
     a = net.sn_a + net.sn_co[j]
+    cs = net.sn_cs + net.sn_so[j]
+    sn = net.sn_sn + net.sn_so[j]
+    wt = w * t
+    St = sin(wt)
+    Ct = cos(wt)
     for k in range(K):
         x = w * (t - s[k])
-        sx = sin(x)
-        cx = cos(x)
+        if fabs(x) < 1.0:
+            # near the centre: the sinc value needs sin x to its last bits
+            sx = sin(x)
+            cx = cos(x)
+        else:
+            # far: sin(wt - w s_k) by angle addition, off by eps (|wt| + |w s_k|) in angle -- a
+            # relative eps w |t| / |x| in sin x / x, and under eps w |t| / 32 in Si, where only
+            # |x| >= 32 uses sx and cx (the rounding of t itself costs eps |t| sup|u| already)
+            sx = St * cs[k] - Ct * sn[k]
+            cx = Ct * cs[k] + St * sn[k]
         if fabs(x) < 1e-4:
             su += a[k] * (1.0 - x * x / 6.0)
         else:
@@ -1657,6 +1674,14 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         exp_rtau[c] = 1.0 / exp_tau[c]
     cdef unsigned char[::1] const_drive = np.zeros(N, dtype=np.uint8)
     cdef Py_ssize_t[::1] pp_cur = np.zeros(N, dtype=np.intp)
+    cdef double[::1] sn_cs = np.empty(max(sn_s.shape[0], 1))
+    cdef double[::1] sn_sn = np.empty(max(sn_s.shape[0], 1))
+    cdef Py_ssize_t q
+    for j in range(N):
+        # a neuron's centres share its bandwidth (one sinc bank per slice)
+        for q in range(sn_so[j], sn_so[j] + sn_K[j]):
+            sn_cs[q] = cos(sn_w[j] * sn_s[q])
+            sn_sn[q] = sin(sn_w[j] * sn_s[q])
     cdef double dummy_du = 0.0
     for j in range(N):
         const_drive[j] = nharm[j] == 0 and sn_K[j] == 0 and pp_L[j] == 0
@@ -1689,6 +1714,8 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.sn_w = &sn_w[0]
     net.sn_s = &sn_s[0] if sn_s.shape[0] > 0 else &dummy_d
     net.sn_a = &sn_a[0] if sn_a.shape[0] > 0 else &dummy_d
+    net.sn_cs = &sn_cs[0]
+    net.sn_sn = &sn_sn[0]
     net.pp_L = &pp_L[0]
     net.pp_bo = &pp_bo[0]
     net.pp_co = &pp_co[0]

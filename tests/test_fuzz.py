@@ -622,6 +622,20 @@ def test_falling_just_below_threshold_then_rising_is_not_missed(gap):
     check_encode_bank(spikes, x, [[1.0]], nrn, 3.3)
 
 
+# far sinc centres take their phase by angle addition from per-centre cos/sin(w s_k): check the
+# spike-time equations where w |t| is large (the angle-addition error grows like eps w |t|)
+@pytest.mark.parametrize("leaky", [False, True])
+def test_sinc_far_from_the_origin_keeps_the_spike_equations(leaky):
+    rng = np.random.default_rng(7)
+    t_end, w = 200.0, 40.0
+    centers = np.sort(rng.uniform(-20.0, t_end + 20.0, 150))
+    x = ts.SincSignals(rng.uniform(-1.0, 1.0, (1, centers.size)), centers, w)
+    nrn = ts.Neurons(1, kappa=1.0, delta=0.05, bias=3.0, tau=2.0 if leaky else np.inf)
+    spikes = ts.encode(x, [[1.0]], nrn, t_end, max_spikes=100_000)
+    assert spikes.count > 500
+    check_encode_bank(spikes, x, [[1.0]], nrn, t_end)
+
+
 # --------------------------------------------------------------------------- sampled and sinc inputs
 def _sup_drive(y):
     """A bound of |y_j| for any bank (per signal)."""
