@@ -117,54 +117,20 @@ def test_stale_events_with_analog_drive_and_exp_synapses():
         assert abs(v[k - 1] - 1) < 1e-3
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_random_networks_match_independent_reference(seed):
-    rng = np.random.default_rng(seed)
-    pops = [dict(n=3, kappa=1.0, delta=1.0, bias=rng.uniform(0.8, 2.5, 3)),
-            dict(n=4, kappa=0.7, delta=0.6, bias=rng.uniform(-0.2, 0.8, 4)),
-            dict(n=3, kappa=1.3, delta=0.9, bias=rng.uniform(0.0, 1.0, 3))]
+def _random_projections(rng, pops, plan, scale, density):
     projs = []
-    for (pre, post, kind, tau_s) in [(0, 1, "delta", None), (1, 2, "exp", 0.4), (2, 1, "delta", None),
-                                     (0, 2, "exp", 0.9), (1, 1, "delta", None)]:
-        W = rng.normal(0, 0.6, (pops[post]["n"], pops[pre]["n"])) * (rng.random((pops[post]["n"], pops[pre]["n"])) < 0.7)
+    for (pre, post, kind, tau_s) in plan:
+        shape = (pops[post]["n"], pops[pre]["n"])
+        W = rng.normal(0, scale, shape) * (rng.random(shape) < density)
         projs.append((pre, post, W, float(rng.uniform(0.05, 0.6)), kind, tau_s))
-    t_end = 6.0
-    ref = reference_network(pops, projs, t_end)
-    net = ts.Network()
-    names = ["p0", "p1", "p2"]
-    for name, p in zip(names, pops):
-        net.add_population(name, ts.Neurons(p["n"], kappa=p["kappa"], delta=p["delta"], bias=p["bias"]))
-    for pre, post, W, d, kind, tau_s in projs:
-        net.connect(names[pre], names[post], W, kernel=ts.Delta() if kind == "delta" else ts.Exponential(tau_s),
-                    delay=d)
-    out = net.run(t_end)
-    total = 0
-    for name, rp in zip(names, ref):
-        got = out[name].trains()
-        for j, (g, r) in enumerate(zip(got, rp)):
-            assert len(g) == len(r), f"{name}[{j}]: {g} vs {r}"
-            np.testing.assert_allclose(g, r, atol=1e-9, rtol=0)
-            total += len(g)
-    assert total >= 15
+    return projs
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_random_leaky_networks_match_independent_reference(seed):
-    """Leaky populations with delta and exponential synapses (leak and synaptic time constants
-    apart, long and short leaks) against the per-event reference in closed form."""
-    rng = np.random.default_rng(10 + seed)
-    pops = [dict(n=3, kappa=1.0, delta=1.0, bias=rng.uniform(1.5, 3.0, 3), tau=2.0),
-            dict(n=3, kappa=0.7, delta=0.6, bias=rng.uniform(0.5, 1.5, 3), tau=50.0),
-            dict(n=2, kappa=1.3, delta=0.9, bias=rng.uniform(0.8, 1.6, 2))]
-    projs = []
-    for (pre, post, kind, tau_s) in [(0, 1, "exp", 0.4), (1, 2, "delta", None), (2, 0, "exp", 0.9),
-                                     (0, 2, "delta", None), (1, 0, "exp", 0.4)]:
-        W = rng.normal(0, 0.8, (pops[post]["n"], pops[pre]["n"])) * (rng.random((pops[post]["n"], pops[pre]["n"])) < 0.8)
-        projs.append((pre, post, W, float(rng.uniform(0.05, 0.6)), kind, tau_s))
-    t_end = 6.0
+def _check_against_reference(pops, projs, t_end, min_spikes=15):
+    """Run the network in the engine and in the independent per-event reference; same spikes to 1e-9."""
     ref = reference_network(pops, projs, t_end)
     net = ts.Network()
-    names = ["p0", "p1", "p2"]
+    names = [f"p{i}" for i in range(len(pops))]
     for name, p in zip(names, pops):
         net.add_population(name, ts.Neurons(p["n"], kappa=p["kappa"], delta=p["delta"], bias=p["bias"],
                                             tau=p.get("tau", np.inf)))
@@ -178,7 +144,31 @@ def test_random_leaky_networks_match_independent_reference(seed):
             assert len(g) == len(r), f"{name}[{j}]: {g} vs {r}"
             np.testing.assert_allclose(g, r, atol=1e-9, rtol=0)
             total += len(g)
-    assert total >= 15
+    assert total >= min_spikes
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_networks_match_independent_reference(seed):
+    rng = np.random.default_rng(seed)
+    pops = [dict(n=3, kappa=1.0, delta=1.0, bias=rng.uniform(0.8, 2.5, 3)),
+            dict(n=4, kappa=0.7, delta=0.6, bias=rng.uniform(-0.2, 0.8, 4)),
+            dict(n=3, kappa=1.3, delta=0.9, bias=rng.uniform(0.0, 1.0, 3))]
+    projs = _random_projections(rng, pops, [(0, 1, "delta", None), (1, 2, "exp", 0.4), (2, 1, "delta", None),
+                                            (0, 2, "exp", 0.9), (1, 1, "delta", None)], 0.6, 0.7)
+    _check_against_reference(pops, projs, 6.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_random_leaky_networks_match_independent_reference(seed):
+    """Leaky populations with delta and exponential synapses (leak and synaptic time constants
+    apart, long and short leaks) against the per-event reference in closed form."""
+    rng = np.random.default_rng(10 + seed)
+    pops = [dict(n=3, kappa=1.0, delta=1.0, bias=rng.uniform(1.5, 3.0, 3), tau=2.0),
+            dict(n=3, kappa=0.7, delta=0.6, bias=rng.uniform(0.5, 1.5, 3), tau=50.0),
+            dict(n=2, kappa=1.3, delta=0.9, bias=rng.uniform(0.8, 1.6, 2))]
+    projs = _random_projections(rng, pops, [(0, 1, "exp", 0.4), (1, 2, "delta", None), (2, 0, "exp", 0.9),
+                                            (0, 2, "delta", None), (1, 0, "exp", 0.4)], 0.8, 0.8)
+    _check_against_reference(pops, projs, 6.0)
 
 
 def test_per_connection_delays():
