@@ -549,8 +549,15 @@ class PiecewisePolynomials:
         return np.exp(-lam * x) * G[:, k] + self._leaky_partial(k, x, lam)
 
     def leaky_integrate(self, a: Any, b: Any, lam: Any) -> np.ndarray:
-        """``int_{a_q}^{b_q} exp(-lam_q (b_q - s)) x_i(s) ds``; shape ``(n_signals, len(a))``."""
-        return _leaky_integrate(self, a, b, lam)
+        """``int_{a_q}^{b_q} exp(-lam_q (b_q - s)) x_i(s) ds``; shape ``(n_signals, len(a))``.
+
+        The leak-weighted states start at the earliest ``a_q`` (:meth:`restrict`), not at
+        ``breaks[0]``: their size, hence their rounding, is that of the span asked for."""
+        a, b = check_intervals(a, b)
+        self.check_times("a", a)
+        self.check_times("b", b)
+        bank = self.restrict(float(a.min()), float(b.max())) if a.size and a.min() < b.max() else self
+        return _leaky_integrate(bank, a, b, lam)
 
     def mix(self, weights: Any) -> "PiecewisePolynomials":
         """The bank ``W x`` on the same breakpoints.
