@@ -277,9 +277,6 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
         if isinstance(inputs, PiecewisePolynomials):
             inputs.check_times("interval start", a)
             inputs.check_times("interval end", b)
-            if a.size and float(a.min()) < float(b.max()):
-                # integrals anchored at the first interval, not at the recording's start
-                inputs = inputs.restrict(float(a.min()), float(b.max()))
         out = np.empty((a.size, inputs.n_signals))
         if np.any(~leaky):
             out[~leaky] = inputs.integrate(a[~leaky], b[~leaky]).T

@@ -177,6 +177,16 @@ def check_drive_window(drive: Any, t_end: float, name: str = "t_end") -> None:
                                       "of the piecewise input (it is not defined outside)")
 
 
+def window_bank(bank: AnalogBank, t_end: float) -> AnalogBank:
+    """``bank`` as the engine uses it on ``[0, t_end]``: a piecewise bank checked to cover the window
+    and restricted to it (its pieces there only, integrated from 0: a recording's history before
+    the window costs neither rounding nor memory), any other bank unchanged."""
+    if not isinstance(bank, PiecewisePolynomials):
+        return bank
+    check_drive_window([bank], t_end)
+    return bank.restrict(0.0, t_end)
+
+
 def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> LoweredNeurons:
     """Per-neuron arrays for the compiled core.
 
@@ -195,10 +205,8 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
     if t_end is not None:
         check_drive_window(banks, t_end)
     four, sinc, pp = _merge(banks, n)
-    if pp is not None and t_end is not None and t_end > 0.0:
-        # the window's pieces only, the antiderivative anchored at t = 0: a recording's history
-        # before the window would cost rounding (eps times its integral) and lowering time
-        pp = pp.restrict(0.0, t_end)
+    if pp is not None and t_end is not None:
+        pp = window_bank(pp, t_end)      # (a no-op when the callers windowed the banks before mixing)
     tau = np.ascontiguousarray(neurons.tau, dtype=np.float64)
     leaky = np.isfinite(tau)
     with np.errstate(divide="ignore"):
@@ -425,10 +433,7 @@ def encode(signals: AnalogBank, weights: Any, neurons: Neurons, t_end: float, *,
     W = as_float_array("weights", weights, ndim=2, shape=(neurons.n, signals.n_signals))
     t_end = check_t_end(t_end)
     max_spikes = check_max_spikes(max_spikes)
-    if isinstance(signals, PiecewisePolynomials) and t_end > 0.0:
-        # mix the window's pieces only (a long recording mixed whole costs n_out times its size)
-        check_drive_window([signals], t_end)
-        signals = signals.restrict(0.0, t_end)
-    low = lower_neurons(neurons, signals.mix(W), t_end)
+    # mix the window's pieces only (a long recording mixed whole costs n_out times its size)
+    low = lower_neurons(neurons, window_bank(signals, t_end).mix(W), t_end)
     times, idx, _, _ = simulate_lowered(low, t_end, max_spikes)
     return SpikeTrains(times, idx, neurons.n, 0.0, t_end, sort=False)

@@ -28,14 +28,13 @@ import scipy.sparse as sp
 
 from ._validation import as_float_array, as_scalar
 from .engine import (ANALOG_TYPES, DEFAULT_MAX_SPIKES, AnalogBank, check_drive_window, check_max_spikes,
-                     check_t_end, concat_lowered, lower_neurons,
+                     check_t_end, concat_lowered, lower_neurons, window_bank,
                      simulate_lowered)
 from .exceptions import ValidationError
 from .kernels import Exponential, Kernel, PeriodicLowpass, as_kernel
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
-from .stimuli import PiecewisePolynomials
 
 __all__ = ["Network", "Projection", "RunResult"]
 
@@ -326,10 +325,7 @@ class Network:
         banks: list[AnalogBank] = []
         for c in self._inputs:
             if c.post == name:
-                x = inputs[c.name]
-                if isinstance(x, PiecewisePolynomials) and t_end > 0.0:
-                    x = x.restrict(0.0, t_end)             # its window was checked in run()
-                banks.append(x.mix(c.weights))
+                banks.append(window_bank(inputs[c.name], t_end).mix(c.weights))
         for p in self._projections:
             if p.post == name and isinstance(p.kernel, PeriodicLowpass):
                 k = p.kernel
