@@ -297,7 +297,7 @@ def _load_signals(data: dict[str, np.ndarray], prefix: str = "") -> Any:
 
 def _load_spikes(data: dict[str, np.ndarray], prefix: str) -> SpikeTrains:
     for k in _SPIKE_KEYS:
-        _get(data, prefix + k, "an array of the SpikeTrains.save layout")
+        _get(data, prefix + k, "an array of a tem_sim spike file (the SpikeTrains.save layout)")
     ver = as_int(prefix + "format_version", data[prefix + "format_version"][()])
     if ver > NPZ_FORMAT_VERSION:
         raise ValidationError(prefix + "format_version", ver,

@@ -229,20 +229,10 @@ class SpikeTrains:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "SpikeTrains":
-        """Read a file written by :meth:`save`."""
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                data = {k: f[k] for k in f.files}
-        except (OSError, ValueError) as exc:
-            raise ValidationError("path", str(path), f"a readable .npz spike file ({exc})") from None
-        missing = {"format_version", "times", "indices", "n_neurons", "t_start", "t_stop"} - set(data)
-        if missing:
-            raise ValidationError("path", str(path), f"a tem_sim spike file (missing {sorted(missing)})")
-        if int(data["format_version"]) > NPZ_FORMAT_VERSION:
-            raise ValidationError("format_version", int(data["format_version"]),
-                                  f"<= {NPZ_FORMAT_VERSION} (file written by a newer tem_sim)")
-        return cls(data["times"], data["indices"], int(data["n_neurons"]), float(data["t_start"]),
-                   float(data["t_stop"]))
+        """Read a file written by :meth:`save` (a ``ValidationError`` for anything else: a
+        missing, empty or truncated file, a single ``.npy`` array, missing keys, a newer version)."""
+        from .io import _load_spikes, _read
+        return _load_spikes(_read(path), "")
 
 
 def _rebuild(times, indices, n, t_start, t_stop):

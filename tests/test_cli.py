@@ -407,6 +407,20 @@ def test_bad_simulate_train_options_one_line(argv, needle, capsys):
     assert len(err) == 1 and needle in err[0] and "Traceback" not in err[0], err
 
 
+@pytest.mark.parametrize("kind, needle", [k for k in BAD_FILES if k[0] in ("missing", "text", "empty", "npy",
+                                                                           "truncated zip")])
+def test_bad_spike_file_of_an_example_is_one_line_error(kind, needle, models, tmp_path, capsys):
+    """``train --example MODEL SPIKES``: the spike file goes through the same checked reader as
+    model and examples files (an empty or truncated spike file gave a traceback)."""
+    good = tmp_path / "good_s.npz"
+    assert main(["simulate", str(models[0]), "-o", str(good), "--quiet"]) == 0
+    bad = _bad_file(kind, tmp_path, good)
+    out = tmp_path / "out.npz"
+    assert main(["train", "--example", str(models[0]), str(bad), "-o", str(out)]) == 2
+    _one_line_error(capsys, needle)
+    assert not out.exists()
+
+
 def test_bad_simulate_train_combinations_one_line(models, tmp_path, capsys):
     out = tmp_path / "out.npz"
     other = tmp_path / "other.npz"
