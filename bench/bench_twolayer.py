@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from tem_sim import FourierSignals, Neurons, PeriodicLowpass, SpikeTrains, encode  # noqa: E402
+from tem_sim import FourierSignals, Neurons, PeriodicLowpass, SpikeTrains  # noqa: E402
 from tem_sim.exceptions import IdentifiabilityWarning  # noqa: E402
 from tem_sim.training import fit_layer  # noqa: E402
 from tem_sim.twolayer import align_to_truth, fit_two_layer, simulate_two_layer  # noqa: E402

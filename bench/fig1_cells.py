@@ -29,8 +29,8 @@ def cell(n_examples, duration, seed, method="auto"):
     for _ in range(n_examples):
         x = FourierSignals.random_paper(20, 10, 10.0, seed=rng)
         ex.append((x, encode(x, W, nrn, float(duration))))
-    with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         fit = fit_layer(ex, nrn, method=method)
     return float(np.linalg.norm(fit.weights - W)), float(fit.condition.max()), bool(fit.identifiable.all())
 

@@ -32,7 +32,7 @@ from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, solve_lstsq, solve_osqp
 from .spikes import SpikeTrains
 from .stimuli import SincSignals
-from .training import DEFAULT_IDENT_TOL, fit_layer, rounding_uncertainty, row_rounding_errors
+from .training import DEFAULT_IDENT_TOL, fit_layer, judge_uncertainty, rounding_uncertainty, row_rounding_errors
 
 __all__ = ["DecodeResult", "decode_drive", "decode", "real_basis", "coefficients_from_real",
            "BandlimitedDecodeResult", "decode_bandlimited", "nyquist_centers"]
@@ -87,7 +87,6 @@ def real_basis(period: float, n_harmonics: int) -> FourierSignals:
 def coefficients_from_real(theta: Any) -> np.ndarray:
     """Two-sided coefficients (``n x (2M+1)``) from real unknowns ``theta`` (``n x (2M+1)``)."""
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
-    M = theta.shape[1] // 2
     pos = theta[:, 1::2] + 1j * theta[:, 2::2]          # c_1 .. c_M
     return np.concatenate([np.conj(pos[:, ::-1]), theta[:, :1].astype(np.complex128), pos], axis=1)
 
@@ -222,9 +221,7 @@ def _solve_joint(basis: Any, spikes: SpikeTrains, W: np.ndarray, neurons: Neuron
     info["n_spikes"] = int(spikes.count)
     if info["identifiable"]:
         errs = np.concatenate([row_rounding_errors(R, float(neurons.bias[j])) for j, R in enumerate(rows)])
-        info["uncertainty"] = rounding_uncertainty(A, errs, rcond)
-        if info["uncertainty"] > ident_tol * max(1.0, float(np.abs(theta).max(initial=0.0))):
-            info["identifiable"] = False
+        judge_uncertainty(info, theta, rounding_uncertainty(A, errs, rcond), ident_tol)
     else:
         info["uncertainty"] = float("inf")
     if warn and not info["identifiable"]:

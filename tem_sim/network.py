@@ -27,7 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_scalar
-from .engine import (ANALOG_TYPES, DEFAULT_MAX_SPIKES, AnalogBank, check_drive_window, check_max_spikes,
+from .engine import (ANALOG_TYPES, DEFAULT_MAX_SPIKES, AnalogBank, check_max_spikes,
                      check_t_end, concat_lowered, lower_neurons, window_bank,
                      simulate_lowered)
 from .exceptions import ValidationError
@@ -291,7 +291,8 @@ class Network:
             if not isinstance(inputs[name], ANALOG_TYPES):
                 raise ValidationError(f"inputs[{name!r}]", type(inputs[name]).__name__,
                                       "a FourierSignals, SincSignals or PiecewisePolynomials bank")
-            check_drive_window(inputs[name], t_end)
+            # checked to cover [0, t_end], and a recording restricted to it once for all its uses
+            inputs[name] = window_bank(inputs[name], t_end)
         for c in self._inputs:
             if c.weights.shape[1] != inputs[c.name].n_signals:
                 raise ValidationError(f"inputs[{c.name!r}]", f"{inputs[c.name].n_signals} signals",
@@ -316,16 +317,16 @@ class Network:
         result.stats = stats_total
         return _ordered(result, list(self._pops))
 
-    def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains],
-               t_end: float) -> list[AnalogBank]:
-        """Analog drive banks of population ``name``: its analog inputs mixed by their weights
-        (a recording: the window's pieces only), and lowpass-filtered spikes as Fourier banks
-        (the engine adds them up)."""
+    def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains]
+               ) -> list[AnalogBank]:
+        """Analog drive banks of population ``name``: its analog inputs (already windowed by
+        ``run``) mixed by their weights, and lowpass-filtered spikes as Fourier banks (the engine
+        adds them up)."""
         n = self._pops[name].n
         banks: list[AnalogBank] = []
         for c in self._inputs:
             if c.post == name:
-                banks.append(window_bank(inputs[c.name], t_end).mix(c.weights))
+                banks.append(inputs[c.name].mix(c.weights))
         for p in self._projections:
             if p.post == name and isinstance(p.kernel, PeriodicLowpass):
                 k = p.kernel
@@ -354,7 +355,7 @@ class Network:
             total += self._pops[name].n
         lows = []
         for name in stage:
-            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done, t_end), t_end))
+            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done), t_end))
         low = concat_lowered(lows)
         proj = self._lower_projections(stage, offsets, total)
         rec_idx = np.arange(total, dtype=np.intp) if rec.size else None
@@ -387,7 +388,6 @@ class Network:
                 kind, chan = 1, exp_taus.index(p.kernel.tau_s)
             else:
                 kind, chan = 0, 0
-            n_post = p.weights.shape[0]
             if p.delays.size == 0 or np.all(p.delays == p.delays[0]):
                 # one delay: the transpose by a counting sort (the weights are canonical CSR)
                 m = p.weights.tocsc()

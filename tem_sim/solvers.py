@@ -660,13 +660,14 @@ def solve_osqp(A: Any, r: Any, *, ridge: float = 0.0, lasso: float = 0.0, lower:
     # ill-conditioned system it can be far from the optimum while "solved". An active-set method
     # started from it solves the equality-constrained least squares exactly (LAPACK) and keeps the
     # answer only if it passes the optimality (KKT) conditions; otherwise the status says inaccurate.
-    refined = _active_set_refine(M * sw[:, None], r * sw, ridge, lasso, lo, hi,
+    Mw = M * sw[:, None]
+    refined = _active_set_refine(Mw, r * sw, ridge, lasso, lo, hi,
                                  Gs.toarray() if Gs.shape[0] else None, hv, w) if np.all(np.isfinite(w)) else None
     if refined is not None:
         w, status = refined, "solved"
     else:
         status = "solved inaccurate"
-    diag = diagnose(M * sw[:, None], rcond) if K else dict(rank=0, condition=float("inf"), identifiable=False)
+    diag = diagnose(Mw, rcond) if K else dict(rank=0, condition=float("inf"), identifiable=False)
     resid = float(np.linalg.norm((M @ w - r) * sw)) if K else 0.0
     return w, _info("osqp", status, A, Gs.shape[0], diag, resid, int(res.info.iter), t0,
                     int(res.info.status_polish))
@@ -699,7 +700,7 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
         at_lo = np.isfinite(lo) & (w <= lo + tol * scale_w)
         at_hi = np.isfinite(hi) & (w >= hi - tol * scale_w) & ~at_lo
         at_zero = (np.abs(w) <= tol * scale_w) & ~at_lo & ~at_hi if lasso > 0 else np.zeros(n, dtype=bool)
-        act = (np.flatnonzero(G @ w >= h - tol * (np.abs(G) @ np.abs(w) + gsc)) if G.shape[0] and tol > -np.inf
+        act = (np.flatnonzero(G @ w >= h - tol * (np.abs(G) @ np.abs(w) + gsc)) if G.shape[0]
                else np.zeros(0, int))
         return at_lo, at_hi, at_zero, act
 
@@ -715,23 +716,20 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
             g = g + G[act].T @ mu
         return free, sgn, g, mu
 
-    def optimal(w: np.ndarray, at_lo, at_hi, at_zero, act) -> bool:
-        if not np.all(np.isfinite(w)):
-            return False
+    def optimal(w: np.ndarray, at_lo, at_hi, at_zero, act) -> tuple[bool, Any, Any]:
+        """The KKT verdict for ``w``, with the gradient and multipliers it used (the release step
+        needs them too; None when ``w`` is not even primal feasible)."""
         ptol = 1e-9 * scale_w
-        if np.any(w < lo - ptol) or np.any(w > hi + ptol):
-            return False
-        if G.shape[0] and np.any(G @ w > h + 1e-9 * (np.abs(G) @ np.abs(w) + gsc)):
-            return False
+        if (not np.all(np.isfinite(w)) or np.any(w < lo - ptol) or np.any(w > hi + ptol)
+                or (G.shape[0] and np.any(G @ w > h + 1e-9 * (np.abs(G) @ np.abs(w) + gsc)))):
+            return False, None, None
         free, sgn, g, mu = duals(w, at_lo | at_hi | at_zero, act)
         dtol = 1e-10 * grad_scale
-        if np.any(mu < -dtol):
-            return False
-        if free.size and np.abs(g[free] + lasso * sgn).max() > dtol:
-            return False
-        if np.any(g[at_lo] < -dtol - lasso) or np.any(g[at_hi] > dtol + lasso):
-            return False
-        return not (lasso > 0 and np.any(np.abs(g[at_zero]) > lasso + dtol))
+        ok = not (np.any(mu < -dtol)
+                  or (free.size and np.abs(g[free] + lasso * sgn).max() > dtol)
+                  or np.any(g[at_lo] < -dtol - lasso) or np.any(g[at_hi] > dtol + lasso)
+                  or (lasso > 0 and np.any(np.abs(g[at_zero]) > lasso + dtol)))
+        return ok, g, mu
 
     def solve_on(at_lo, at_hi, at_zero, act, sgn_all):
         fixed = at_lo | at_hi | at_zero
@@ -777,10 +775,12 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
                 at_zero |= vz & ~vlo & ~vhi
                 act = np.union1d(act, vg).astype(int)
                 continue
-            if optimal(w, at_lo, at_hi, at_zero, act):
+            ok, g, mu = optimal(w, at_lo, at_hi, at_zero, act)
+            if ok:
                 return w
+            if g is None:
+                break
             # release the worst dual violation
-            _, _, g, mu = duals(w, fixed, act)
             cand = []
             if act.size:
                 cand.append((-mu.min(), "row", int(np.argmin(mu))))
@@ -806,7 +806,7 @@ def _active_set_refine(A: np.ndarray, r: np.ndarray, ridge: float, lasso: float,
     if rank_deficient:
         # the optimum is not unique: accept w0 itself when it meets the optimality conditions
         for tol in (1e-9, 1e-7, 1e-5):
-            if optimal(w0, *active(w0, tol)):
+            if optimal(w0, *active(w0, tol))[0]:
                 return w0
     return None
 
@@ -846,9 +846,8 @@ def _reduced_lstsq(A: np.ndarray, r: np.ndarray, ridge: float, ell: np.ndarray, 
     dr = np.abs(np.diag(Rb))
     if dr.min() <= 1e-14 * dr.max():
         return None                                       # not determined: no exact refinement
-    from scipy.linalg import solve_triangular
     t = Qb.T @ c
     lz = Z.T @ ell
     if np.any(lz):
-        t = t - solve_triangular(Rb, lz, trans="T")
-    return wp + Z @ solve_triangular(Rb, t)
+        t = t - sla.solve_triangular(Rb, lz, trans="T")
+    return wp + Z @ sla.solve_triangular(Rb, t)

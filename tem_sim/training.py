@@ -156,10 +156,14 @@ def row_rounding_errors(rows: NeuronRows, bias: float) -> np.ndarray:
     A spike time ``t`` is known to about ``eps |t|``; moving it moves the row's
     balance by the drive there, estimated by the interval's mean ``|drive|``.
     """
-    h = np.maximum(rows.length, np.finfo(float).tiny)
-    a = rows.end - rows.length
-    drive = (np.abs(rows.r) + abs(bias) * rows.length) / h
-    return np.finfo(float).eps * (np.abs(a) + np.abs(rows.end)) * drive
+    return _interval_rounding_errors(rows.end - rows.length, rows.end, rows.r, bias)
+
+
+def _interval_rounding_errors(a: np.ndarray, b: np.ndarray, r: np.ndarray, bias: Any) -> np.ndarray:
+    """``eps (|a| + |b|)`` times the mean ``|drive|`` over ``[a, b]`` of rows with balance ``r``."""
+    h = b - a
+    drive = (np.abs(r) + np.abs(bias) * h) / np.maximum(h, np.finfo(float).tiny)
+    return np.finfo(float).eps * (np.abs(a) + np.abs(b)) * drive
 
 
 def rounding_uncertainty(A: Any, errors: np.ndarray, rcond: float = DEFAULT_RCOND) -> float:
@@ -201,8 +205,8 @@ def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
     for e in np.unique(rows.example):          # rows of an example are consecutive
         m = np.flatnonzero(rows.example == e)
         if sp.issparse(A):
-            k = m.size
-            blocks.append(sp.csr_matrix(np.tril(np.ones((k, k)))) @ A[m])
+            # running sums of sparse rows are dense rows: no k x k summing matrix
+            blocks.append(sp.csr_matrix(np.cumsum(A[m].toarray(), axis=0)))
         else:
             blocks.append(np.cumsum(A[m], axis=0))
         rhs.append(np.cumsum(r[m]))
@@ -211,7 +215,7 @@ def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
     return (sp.vstack(blocks, format="csr") if sp.issparse(A) else np.vstack(blocks)), np.concatenate(rhs)
 
 
-def _jitter_system(examples: list, j: int, rows: NeuronRows, bias: float, opts: dict):
+def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict):
     """Feasible GLS for spike-time jitter: cumulative rows weighted by 1 / u(t_k)^2.
 
     Anchored at ``t = 0``, row ``k`` depends on one spike time only, so jitter
@@ -231,7 +235,7 @@ def _jitter_system(examples: list, j: int, rows: NeuronRows, bias: float, opts: 
 
 
 def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
-    if spec is None or spec == "jitter":
+    if spec is None:
         return None
     w = np.asarray(spec(j, rows), dtype=float)
     if w.shape != (rows.n_rows,) or not np.all(np.isfinite(w)) or np.any(w < 0):
@@ -256,14 +260,21 @@ def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict
     return out
 
 
+def judge_uncertainty(info: dict, w: np.ndarray, uncertainty: float, ident_tol: float) -> None:
+    """Record the rounding uncertainty in ``info`` and mark the answer not identifiable when it
+    exceeds ``ident_tol * max(1, max|w|)`` (the one rule for every solver path)."""
+    info["uncertainty"] = float(uncertainty)
+    if uncertainty > ident_tol * max(1.0, float(np.abs(w).max(initial=0.0))):
+        info["identifiable"] = False
+
+
 def _lstsq_info(w: np.ndarray, diag: dict, residual: float, unc: float, n_rows: int, n: int, j: int,
                 n_spikes: int, t0: float, ident_tol: float) -> dict:
     info = dict(method="lstsq", status="solved", n_rows=int(n_rows), n_inequalities=0, n_unknowns=int(n),
                 rank=int(diag["rank"]), condition=float(diag["condition"]), residual=float(residual),
                 identifiable=bool(diag["identifiable"]), iterations=0, polish_status=0,
-                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes), uncertainty=float(unc))
-    if unc > ident_tol * max(1.0, float(np.abs(w).max(initial=0.0))):
-        info["identifiable"] = False
+                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes))
+    judge_uncertainty(info, w, unc, ident_tol)
     return info
 
 
@@ -291,7 +302,7 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
             t0 = time.perf_counter()
             errors = row_rounding_errors(R, bias)
             if opts["row_weights"] == "jitter":
-                A, r, S = _jitter_system(examples, int(j), R, bias, opts)
+                A, r, S = _jitter_system(examples, R, bias, opts)
                 Z = _cumulative_errors(R, errors)
             else:
                 A, r, S = R.A, R.r, _row_weights(opts["row_weights"], int(j), R)
@@ -306,7 +317,7 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
             out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
                                        opts["ident_tol"])))
             continue
-        A, r, S = (_jitter_system(examples, int(j), R, bias, opts) if opts["row_weights"] == "jitter"
+        A, r, S = (_jitter_system(examples, R, bias, opts) if opts["row_weights"] == "jitter"
                    else (R.A, R.r, _row_weights(opts["row_weights"], int(j), R)))
         w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
                              upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
@@ -318,9 +329,7 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
         info["n_spikes"] = int(R.n_spikes)
         unc = rounding_uncertainty(R.A, row_rounding_errors(R, bias), opts["rcond"]) \
             if info["identifiable"] else float("inf")
-        info["uncertainty"] = unc
-        if unc > opts["ident_tol"] * max(1.0, float(np.abs(w).max(initial=0.0))):
-            info["identifiable"] = False
+        judge_uncertainty(info, w, unc, opts["ident_tol"])
         out.append((w, info))
     return out
 
@@ -398,7 +407,7 @@ def _analog_intervals(times: np.ndarray, counts: np.ndarray, kappa: np.ndarray, 
     lq = lam[q]
     decay = np.exp(-lq * h)
     gain = h * _phi(np.asarray(lq * h, dtype=float))
-    r = kappa[q] * (delta[q] - va * decay + 2.0 * delta[q] * 0.0) - bias[q] * gain
+    r = kappa[q] * (delta[q] - va * decay) - bias[q] * gain
     return prev, times, r, q
 
 
@@ -418,11 +427,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
         if np.any(~perfect):
             Ec[~perfect] = _leaky_harmonic_integrals(bank, a[~perfect], b[~perfect], lq[~perfect])
         acc["F"].append(_basis_columns(Ec, M, keep, r))
-        h = b - a
-        # row_rounding_errors on these rows
-        hh = np.maximum(h, np.finfo(float).tiny)
-        drive = (np.abs(rhs) + np.abs(bias[q]) * h) / hh
-        acc["err"].append(np.finfo(float).eps * (np.abs(b - h) + np.abs(b)) * drive)
+        acc["err"].append(_interval_rounding_errors(a, b, rhs, bias[q]))
         acc["r"].append(rhs)
         acc["q"].append(q)
         acc["e"].append(np.full(a.size, e))
@@ -528,11 +533,6 @@ def _sub_examples(examples: list, lo: int, hi: int) -> list:
         m = (st.indices >= lo) & (st.indices < hi)
         out.append((inp, SpikeTrains(st.times[m], st.indices[m] - lo, hi - lo, st.t_start, st.t_stop, sort=False)))
     return out
-
-
-def _sub_neurons(neurons: Neurons, lo: int, hi: int) -> Neurons:
-    return Neurons(hi - lo, kappa=neurons.kappa[lo:hi], delta=neurons.delta[lo:hi], bias=neurons.bias[lo:hi],
-                   v0=neurons.v0[lo:hi], tau=neurons.tau[lo:hi])
 
 
 def _stop_workers(executor: Executor) -> None:
@@ -728,7 +728,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         tasks = [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],
                   tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
     else:
-        tasks = [(_fit_chunk, _sub_examples(ex, a, b), _sub_neurons(neurons, a, b), np.arange(a, b),
+        tasks = [(_fit_chunk, _sub_examples(ex, a, b), neurons.subset(slice(a, b)), np.arange(a, b),
                   dict(opts, lo=lo[a:b], hi=hi[a:b])) for a, b in spans]
     results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]

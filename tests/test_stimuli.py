@@ -551,7 +551,6 @@ def test_simulate_outside_the_recording_is_a_one_line_error(tmp_path, capsys):
 
 def test_slope_windows_stop_at_jumps_and_bound_the_slope():
     from tem_sim.engine import PP_BLOCK, slope_windows
-    rng = np.random.default_rng(4)
     t = np.linspace(0.0, 10.0, 101)
     v = np.sin(t)[None, :]
     p = PiecewisePolynomials.from_samples(t, v, kind="cubic")

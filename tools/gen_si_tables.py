@@ -253,7 +253,7 @@ def build():
         "#ifndef TEM_SI_TABLES_H",
         "#define TEM_SI_TABLES_H",
         "",
-        f"/* |x| <= TEM_SI_A: Si(x) = x + x y Q(y), y = x^2, Q(y) = sum_k tem_si_q[k] y^k */",
+        "/* |x| <= TEM_SI_A: Si(x) = x + x y Q(y), y = x^2, Q(y) = sum_k tem_si_q[k] y^k */",
         f"#define TEM_SI_A {float(A)!r}",
         f"#define TEM_SI_NQ {nq}",
         f"static const double tem_si_q[{nq}] = {{\n    {arr(q)}\n}};",
