@@ -287,6 +287,27 @@ def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
     return sp.block_diag(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
 
 
+def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict) -> tuple:
+    """The rows a neuron's problem solves, ``(A, r, S)`` (``S``: row weights or None), and the same
+    system weighted as a dense matrix with the factor of its rounding errors, ``(Y, c, Z)``: the
+    uncertainty of either solver path is that of the system actually solved."""
+    errors = row_rounding_errors(R, bias)
+    if opts["row_weights"] == "jitter":
+        A, r, S = _jitter_system(examples, R, bias, opts)
+        Z = _cumulative_errors(R, errors)
+    else:
+        A, r, S = R.A, R.r, _row_weights(opts["row_weights"], j, R)
+        Z = errors
+    Y = A.toarray() if sp.issparse(A) else np.array(A, dtype=float)
+    c = r
+    if S is not None:
+        sw = np.sqrt(S)
+        Y *= sw[:, None]
+        c = r * sw
+        Z = sp.diags(sw) @ Z if sp.issparse(Z) else Z * sw
+    return A, r, S, Y, c, Z
+
+
 def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> list[tuple[np.ndarray, dict]]:
     """Build and solve the problems of a chunk of neurons from dense or sparse rows (runs in a worker).
 
@@ -298,27 +319,13 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
     prev = None
     for q, (j, R) in enumerate(zip(js, rows)):
         bias = float(neurons.bias[q])
+        t0 = time.perf_counter()
+        A, r, S, Y, c, Z = _weighted_system(examples, R, int(j), bias, opts)
         if opts["method"] == "lstsq":
-            t0 = time.perf_counter()
-            errors = row_rounding_errors(R, bias)
-            if opts["row_weights"] == "jitter":
-                A, r, S = _jitter_system(examples, R, bias, opts)
-                Z = _cumulative_errors(R, errors)
-            else:
-                A, r, S = R.A, R.r, _row_weights(opts["row_weights"], int(j), R)
-                Z = errors
-            Y = A.toarray() if sp.issparse(A) else np.array(A, dtype=float)
-            if S is not None:
-                sw = np.sqrt(S)
-                Y *= sw[:, None]
-                r = r * sw
-                Z = sp.diags(sw) @ Z if sp.issparse(Z) else Z * sw
-            w, diag, res, unc = _solve(Y, r, Z, 0.0, int(j), opts)
+            w, diag, res, unc = _solve(Y, c, Z, 0.0, int(j), opts)
             out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
                                        opts["ident_tol"])))
             continue
-        A, r, S = (_jitter_system(examples, R, bias, opts) if opts["row_weights"] == "jitter"
-                   else (R.A, R.r, _row_weights(opts["row_weights"], int(j), R)))
         w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
                              upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
                              h=R.h if opts["inequalities"] else None, row_weights=S,
@@ -327,8 +334,8 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
         prev = w
         info["neuron"] = int(j)
         info["n_spikes"] = int(R.n_spikes)
-        unc = rounding_uncertainty(R.A, row_rounding_errors(R, bias), opts["rcond"]) \
-            if info["identifiable"] else float("inf")
+        # the rounding uncertainty of the weighted system OSQP solved (not of the unweighted rows)
+        unc = _solve(Y, c, Z, 0.0, int(j), opts)[3] if info["identifiable"] else float("inf")
         judge_uncertainty(info, w, unc, opts["ident_tol"])
         out.append((w, info))
     return out
