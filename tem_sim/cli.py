@@ -53,18 +53,11 @@ def _matrix(name: str, true: np.ndarray, rec: np.ndarray) -> list[str]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .kernels import PeriodicLowpass
-    from .neurons import Neurons
-    from .signals import FourierSignals
+    from .reproduce import fig3_network
     from .twolayer import align_to_truth, fit_two_layer, simulate_two_layer
 
     say = (lambda *a: None) if args.quiet else print
-    rng = np.random.default_rng(np.random.SeedSequence([args.seed, 0]))
-    hid = Neurons(2, kappa=10.0, delta=1.0, bias=10.0)
-    out = Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
-    kernel = PeriodicLowpass(10.0, 7, first=4)
-    W1, W2 = rng.random((2, 2)), rng.random((4, 2))
-    xs = [FourierSignals.random_paper(2, 10, 10.0, seed=rng) for _ in range(2)]
+    hid, out, kernel, W1, W2, xs = fig3_network(np.random.default_rng(np.random.SeedSequence([args.seed, 0])))
     t0 = time.perf_counter()
     sims = [simulate_two_layer(x, W1, W2, hid, out, kernel, DEMO_DURATION) for x in xs]
     t_sim = time.perf_counter() - t0
@@ -74,7 +67,7 @@ def _demo(args: argparse.Namespace) -> int:
         res = fit_two_layer(xs, [o for _, o in sims], hid, out, 2, kernel, seed=args.seed, warn=False)
     t_fit = time.perf_counter() - t0
     say(f"tem_sim demo (seed {args.seed}): the paper's two-layer network (Figure 3), 2 inputs -> "
-        f"2 hidden (kappa=10, delta=1, b=10) -> 4 outputs (kappa=delta=b=1), 2 examples, D = {DEMO_DURATION:g}")
+        f"2 hidden (kappa=10, delta=1, b=10) -> 4 outputs (kappa=delta=b=1), {len(xs)} examples, D = {DEMO_DURATION:g}")
     say(f"  simulated {sum(o.count for _, o in sims)} output spikes in {t_sim * 1e3:.1f} ms; "
         f"trained both layers from inputs + output spikes only in {t_fit * 1e3:.1f} ms")
     if not res.report.success or not (np.all(np.isfinite(res.W1)) and np.all(np.isfinite(res.W2))):

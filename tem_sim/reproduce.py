@@ -231,20 +231,30 @@ def fig2_cell(task: tuple[int, int, int]) -> dict:
             "n_spikes": int(sum(st.count for _, st in ex)), **_fit_summary(fit, W)}
 
 
-def fig3_run(task: tuple[int, int, int]) -> dict:
-    """One Figure 3 run: ``(seed, duration, run)`` -> errors of W1 and W2 in both norms."""
+def fig3_network(rng: np.random.Generator) -> tuple:
+    """The paper's two-layer network of Figure 3 and its inputs, drawn from ``rng``:
+    ``(hidden neurons, output neurons, kernel, W1, W2, input banks)`` -- 2 inputs, 2 hidden
+    (kappa = 10, delta = 1, bias = 10), 4 outputs (kappa = delta = bias = 1), a periodic lowpass
+    of ``PERIOD`` keeping the first 4 hidden spikes, ``FIG3_EXAMPLES`` examples."""
     from .kernels import PeriodicLowpass
     from .neurons import Neurons
     from .signals import FourierSignals
-    from .twolayer import align_to_truth, fit_two_layer, simulate_two_layer
 
-    seed, duration, run = task
-    rng = _rng(seed, 3, duration, run)
     hid = Neurons(2, kappa=10.0, delta=1.0, bias=10.0)
     out = Neurons(4, kappa=1.0, delta=1.0, bias=1.0)
     kernel = PeriodicLowpass(PERIOD, 7, first=4)
     W1, W2 = rng.random((2, 2)), rng.random((4, 2))
     xs = [FourierSignals.random_paper(2, N_COMPONENTS, PERIOD, seed=rng) for _ in range(FIG3_EXAMPLES)]
+    return hid, out, kernel, W1, W2, xs
+
+
+def fig3_run(task: tuple[int, int, int]) -> dict:
+    """One Figure 3 run: ``(seed, duration, run)`` -> errors of W1 and W2 in both norms."""
+    from .twolayer import align_to_truth, fit_two_layer, simulate_two_layer
+
+    seed, duration, run = task
+    rng = _rng(seed, 3, duration, run)
+    hid, out, kernel, W1, W2, xs = fig3_network(rng)
     outs = [simulate_two_layer(x, W1, W2, hid, out, kernel, float(duration))[1] for x in xs]
     fit_seed = int(rng.integers(2**62))
     res = fit_two_layer(xs, outs, hid, out, 2, kernel, seed=fit_seed, warn=False)
@@ -261,12 +271,12 @@ def fig3_run(task: tuple[int, int, int]) -> dict:
 def _init_worker() -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
+    warnings.simplefilter("ignore", IdentifiabilityWarning)
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # the env variables above still apply to BLAS loaded later
         return
     threadpool_limits(1)
-    warnings.simplefilter("ignore", IdentifiabilityWarning)
 
 
 def run_tasks(fn: Callable[[Any], dict], tasks: Sequence[Any], jobs: int = 1,
