@@ -499,3 +499,25 @@ def test_continuous_per_connection_delays_match_one_projection_per_delay():
     ra, rb = a.run(6.0), b.run(6.0)
     assert ra["p"].count > 100
     assert np.array_equal(ra["p"].times, rb["p"].times) and np.array_equal(ra["p"].indices, rb["p"].indices)
+
+
+def test_plotted_integrator_trace_is_the_engines_trace():
+    """tem_sim.plot.integrator_trace draws v from the closed form; the engine records it exactly."""
+    pytest.importorskip("matplotlib")
+    import matplotlib
+    matplotlib.use("Agg")
+    from tem_sim import plot
+
+    x = ts.FourierSignals.random_paper(2, 4, 10.0, seed=5)
+    W = np.array([[0.5, 0.2], [0.1, 0.9]])
+    nrn = ts.Neurons(2, kappa=0.5, delta=0.4, bias=0.3)
+    net = ts.Network()
+    net.add_population("n", nrn)
+    net.connect_input("x", "n", W)
+    ax = plot.integrator_trace(x, W, nrn, ts.encode(x, W, nrn, 8.0), neuron=1, n_points=400)
+    t, v = ax.lines[0].get_data()
+    res = net.run(8.0, {"x": x}, record_times=t)
+    assert res["n"].neuron(1).size >= 3
+    np.testing.assert_allclose(v, res.traces["n"][:, 1], atol=1e-9)
+    with pytest.raises(ts.ValidationError):
+        plot.integrator_trace(x, W, ts.Neurons(2, bias=0.3, tau=1.0), res["n"], neuron=0)
