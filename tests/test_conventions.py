@@ -347,3 +347,64 @@ def test_bad_given_spikes():
         net.connect("a", "s", [[1.0]])
     with pytest.raises(ValueError, match="not used"):
         net.add_poisson("s", 1, 1.0, seed=0)
+
+
+# ----------------------------------------------------------------- training sees the conventions
+@pytest.mark.parametrize("leaky", [False, True])
+def test_layer_with_reset_value_and_refractory_is_learned_back_from_analog_inputs(leaky):
+    rng = np.random.default_rng(5)
+    n_in, n_out = 12, 4
+    W = rng.uniform(0.0, 1.0, (n_out, n_in))
+    nrn = ts.Neurons(n_out, kappa=1.0, delta=0.5, bias=1.0, tau=4.0 if leaky else np.inf,
+                     reset=[-0.5, -1.0, -0.2, -2.0], t_ref=[0.0, 0.05, 0.2, 0.1])
+    examples = []
+    for seed in range(3):
+        x = ts.FourierSignals.random_paper(n_in, 6, 10.0, seed=100 + seed)
+        examples.append((x, ts.encode(x, W, nrn, 10.0)))
+    fit = ts.fit_layer(examples, nrn)
+    assert fit.identifiable.all()
+    np.testing.assert_allclose(fit.weights, W, atol=1e-8, rtol=0)
+    # the TEM's rows (no refractory period, subtractive reset) do not fit these spikes
+    tem = ts.Neurons(n_out, kappa=1.0, delta=0.5, bias=1.0, tau=4.0 if leaky else np.inf)
+    assert np.abs(ts.fit_layer(examples, tem, warn=False).weights - W).max() > 1e-3
+
+
+@pytest.mark.parametrize("reset", ["subtract", -0.6])
+def test_lif_layer_fed_by_spike_sources_is_learned_back(reset):
+    # given input spikes through delta synapses into leaky neurons with a refractory period: many
+    # output spikes are triggered by arrivals (a jump over threshold), and with a reset value the
+    # jump's overshoot is lost; the rows restart after each spike where v is known
+    rng = np.random.default_rng(3)
+    n_in, n_out = 8, 3
+    W = rng.uniform(0.02, 0.2, (n_out, n_in))
+    nrn = ts.Neurons(n_out, kappa=1.0, delta=0.5, bias=1.5, tau=3.0, reset=reset, t_ref=0.05)
+    examples = []
+    n_jump = 0
+    for e in range(4):
+        times = np.sort(rng.uniform(0.0, 30.0, 400))
+        idx = rng.integers(0, n_in, times.size)
+        src = ts.SpikeTrains(times, idx, n_in, 0.0, 30.0)
+        net = ts.Network()
+        net.add_spike_source("in", src)
+        net.add_population("out", nrn)
+        net.connect("in", "out", W, delay=0.02)
+        out = net.run(30.0)["out"]
+        n_jump += int(np.isin(out.times, times + 0.02).sum())
+        examples.append((ts.SpikeInput(src, ts.Delta(), delay=0.02), out))
+    assert n_jump > 20
+    fit = ts.fit_layer(examples, nrn)
+    assert fit.identifiable.all()
+    np.testing.assert_allclose(fit.weights, W, atol=1e-8, rtol=0)
+
+
+def test_model_files_keep_the_conventions(tmp_path):
+    nrn = ts.Neurons(2, delta=0.5, bias=1.0, tau=[3.0, np.inf], reset=[np.nan, -0.8], t_ref=[0.1, 0.0])
+    x = ts.FourierSignals.random_paper(3, 4, 5.0, seed=0)
+    W = np.ones((2, 3)) * 0.2
+    ts.save_model(tmp_path / "m.npz", nrn, W, x, t_end=10.0)
+    back = ts.load_model(tmp_path / "m.npz")
+    assert back.neurons == nrn
+    assert ts.encode(x, W, back.neurons, 10.0).times.tobytes() == ts.encode(x, W, nrn, 10.0).times.tobytes()
+    plain = ts.Neurons(2, bias=1.0)
+    ts.save_model(tmp_path / "p.npz", plain, W, x, t_end=10.0)
+    assert "t_ref" not in np.load(tmp_path / "p.npz") and ts.load_model(tmp_path / "p.npz").neurons == plain
