@@ -118,6 +118,16 @@ cdef struct HeapEntry:
     Py_ssize_t id
 
 
+cdef struct Acc:
+    # a neuron's sum of the delta arrivals of the open instant (double-double), valid while its
+    # stamp is the instant's number; ex: an exponential current arrived at it too
+    double hi
+    double lo
+    Py_ssize_t stamp
+    int ex
+    int pad
+
+
 cdef struct SpikeRec:
     double t
     Py_ssize_t j
@@ -186,12 +196,13 @@ cdef struct Net:
     const double* tref        # N: absolute refractory period
     # simultaneous arrivals: summed per neuron (double-double) and applied once the instant's last
     # arrival is delivered (flush_instant)
-    double* acc_hi
-    double* acc_lo
-    unsigned char* pflag      # N: neuron has pending arrivals at the open instant
-    Py_ssize_t* plist         # the pending neurons
+    Acc* acc                  # N
+    Py_ssize_t instant        # number of the open instant (stamps of the pending neurons)
+    Py_ssize_t* plist         # the pending neurons, in the order they were first reached
     Py_ssize_t n_plist
+    Py_ssize_t* flist         # those of them that fire, sorted by index before they do
     bint acc_open             # a delivery at this instant announced more arrivals at it
+    Py_ssize_t n_summed       # deliveries through deliver_summed (statistics)
     # Poisson sources: one heap item (the population's first neuron) per population; a merged
     # Poisson process of the total rate whose events go to a neuron drawn by its share of the rate
     Py_ssize_t* pz_of         # N: index of the source population a driver runs (-1: none)
@@ -1298,13 +1309,15 @@ cdef inline void dd_add(double* hi, double* lo, double x) noexcept nogil:
 
 cdef inline bint pend(Net* net, Py_ssize_t j) noexcept nogil:
     """Make neuron j pending at the open instant; True when it just became so."""
-    if net.pflag[j]:
+    cdef Acc* a = &net.acc[j]
+    if a.stamp == net.instant:
         return False
-    net.pflag[j] = 1
+    a.stamp = net.instant
+    a.hi = 0.0
+    a.lo = 0.0
+    a.ex = 0
     net.plist[net.n_plist] = j
     net.n_plist += 1
-    net.acc_hi[j] = 0.0
-    net.acc_lo[j] = 0.0
     return True
 
 
@@ -1315,28 +1328,23 @@ cdef int _idx_cmp(const void* a, const void* b) noexcept nogil:
 
 
 cdef int flush_instant(Net* net, double t) except -1 nogil:
-    """Apply the summed arrivals of instant t to each pending neuron, in index order, and test its
-    threshold once (run_loop)."""
-    cdef Py_ssize_t k, j
+    """Apply the summed arrivals of instant t to each pending neuron and test its threshold once
+    (run_loop); the neurons that fire do so in index order."""
+    cdef Py_ssize_t k, j, nf = 0
     cdef double s
     cdef int rc
-    cdef unsigned char ex
+    cdef Acc* a
     cdef Hot* h
-    if net.n_plist > 1:
-        qsort(net.plist, net.n_plist, sizeof(Py_ssize_t), _idx_cmp)
     for k in range(net.n_plist):
         j = net.plist[k]
-        ex = net.pflag[j] & 2
-        net.pflag[j] = 0
-        s = net.acc_hi[j] + net.acc_lo[j]
+        a = &net.acc[j]
+        s = a.hi + a.lo
         h = &net.hot[net.P + j]
         if h.fast:
             h.vl += s / h.kappa
             if h.vl >= h.delta:
-                rc = fast_fire_while_above(net, h, j, t)
-                if rc != 0:
-                    return rc
-                fast_key(net, h, net.P + j, fast_next(h, net.t_end))
+                net.flist[nf] = j
+                nf += 1
             elif s > 0.0:
                 fast_key(net, h, net.P + j, fast_next(h, net.t_end))
             elif s < 0.0 and h.ev != EV_NONE:
@@ -1344,14 +1352,28 @@ cdef int flush_instant(Net* net, double t) except -1 nogil:
             continue
         net.vl[j] += s / net.kappa[j]
         if net.vl[j] >= net.delta[j]:
-            rc = fire_while_above(net, j, t)
-            if rc != 0:
-                return rc
-        if s < 0.0 and not ex and net.vl[j] < net.delta[j]:
+            net.flist[nf] = j
+            nf += 1
+        elif s < 0.0 and not a.ex:
             defer(net, j)
         else:
             resched(net, j)
     net.n_plist = 0
+    if nf > 1:
+        qsort(net.flist, nf, sizeof(Py_ssize_t), _idx_cmp)
+    for k in range(nf):
+        j = net.flist[k]
+        h = &net.hot[net.P + j]
+        if h.fast:
+            rc = fast_fire_while_above(net, h, j, t)
+            if rc != 0:
+                return rc
+            fast_key(net, h, net.P + j, fast_next(h, net.t_end))
+        else:
+            rc = fire_while_above(net, j, t)
+            if rc != 0:
+                return rc
+            resched(net, j)
     return 0
 
 
@@ -1371,19 +1393,25 @@ cdef int deliver_summed(Net* net, double t, Py_ssize_t k0, Py_ssize_t k1, int kd
     """deliver() at an instant with several arrivals: each target moves to t and the weights of its
     delta arrivals are summed; flush_instant() applies the sums once the instant's last arrival
     is in (exponential currents are added at once: they make no jump)."""
-    cdef Py_ssize_t k, tgt
+    cdef Py_ssize_t k, tgt, kp
     cdef double w
     cdef Hot* h
+    cdef Hot* hot = net.hot + net.P
+    cdef const Py_ssize_t* targets = net.targets
     for k in range(k0, k1):
-        tgt = net.targets[k]
+        kp = k + 8
+        if kp < k1:
+            TEM_PREFETCH(&hot[targets[kp]])
+            TEM_PREFETCH(&net.acc[targets[kp]])
+        tgt = targets[k]
         w = net.weights[k]
-        h = &net.hot[net.P + tgt]
+        h = &hot[tgt]
         if h.fast:
             if t < h.tl:
                 continue
             if pend(net, tgt):
                 fast_advance(h, t)
-            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], w)
+            dd_add(&net.acc[tgt].hi, &net.acc[tgt].lo, w)
             continue
         if t < net.tl[tgt]:
             arrive_refractory(net, tgt, t, w, kd, ch)
@@ -1391,11 +1419,12 @@ cdef int deliver_summed(Net* net, double t, Py_ssize_t k0, Py_ssize_t k1, int kd
         if pend(net, tgt):
             advance(net, tgt, t)
         if kd == K_DELTA:
-            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], w)
+            dd_add(&net.acc[tgt].hi, &net.acc[tgt].lo, w)
         else:
             net.I[tgt * net.C + ch] += w
-            net.pflag[tgt] |= 2
+            net.acc[tgt].ex = 1
     net.n_syn_events += k1 - k0
+    net.n_summed += 1
     return 0
 
 
@@ -1441,6 +1470,8 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     # another arrival at this very instant (arrivals come first among equal keys): sum them all
     more = net.heap[0].key == t and net.heap[0].id < P
     if more or net.acc_open:
+        if not net.acc_open:
+            net.instant += 1
         net.acc_open = more
         rc = deliver_summed(net, t, k0, k1, kd, ch)
         if rc == 0 and not more:
@@ -1625,8 +1656,15 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
     more = net.heap[0].key == t
     if more or net.acc_open:
         # several arrivals at this instant: summed per target, applied after the last (as in deliver)
+        if not net.acc_open:
+            net.instant += 1
         net.acc_open = more
+        net.n_summed += 1
         for k in range(k0, k1):
+            kp = k + 8
+            if kp < k1:
+                TEM_PREFETCH(&hot[targets[kp]])
+                TEM_PREFETCH(&net.acc[targets[kp]])
             tgt = targets[k]
             h = &hot[tgt]
             if h.key < t:
@@ -1639,7 +1677,7 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
                 else:
                     h.vl += h.c0 * (t - h.tl) / h.kappa
                 h.tl = t
-            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], weights[k])
+            dd_add(&net.acc[tgt].hi, &net.acc[tgt].lo, weights[k])
         net.n_syn_events += k1 - k0
         if not more:
             return flush_sliced(net, t)
@@ -1676,33 +1714,36 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
 
 cdef int flush_sliced(Net* net, double t) except -1 nogil:
     """flush_instant() for the sliced loop (the same arithmetic, spikes collected for the slice's end)."""
-    cdef Py_ssize_t k, j
+    cdef Py_ssize_t k, j, nf = 0
     cdef double s
     cdef SHot* h
-    if net.n_plist > 1:
-        qsort(net.plist, net.n_plist, sizeof(Py_ssize_t), _idx_cmp)
     for k in range(net.n_plist):
         j = net.plist[k]
-        net.pflag[j] = 0
-        s = net.acc_hi[j] + net.acc_lo[j]
+        s = net.acc[j].hi + net.acc[j].lo
         h = &net.sh[j]
         if h.rk != 0.0:
             h.vl += s * h.rk
         else:
             h.vl += s / h.kappa
         if h.vl >= h.delta:
-            while h.vl >= h.delta:
-                sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, j, 0)
-                if sl_full(net):
-                    net.n_plist = 0
-                    return -3
-                h.vl -= 2.0 * h.delta
-            sl_key(net, h, j, sl_next(h, net.t_end))
+            net.flist[nf] = j
+            nf += 1
         elif s > 0.0:
             sl_key(net, h, j, sl_next(h, net.t_end))
         elif s < 0.0:
             h.ev = EV_CHECK if h.ev != EV_NONE else EV_NONE
     net.n_plist = 0
+    if nf > 1:
+        qsort(net.flist, nf, sizeof(Py_ssize_t), _idx_cmp)
+    for k in range(nf):
+        j = net.flist[k]
+        h = &net.sh[j]
+        while h.vl >= h.delta:
+            sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, j, 0)
+            if sl_full(net):
+                return -3
+            h.vl -= 2.0 * h.delta
+        sl_key(net, h, j, sl_next(h, net.t_end))
     return 0
 
 
@@ -2003,10 +2044,9 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 net.n_cross = 0
                 net.n_slices = 0
                 net.n_restarts += 1
-                for i in range(N):
-                    net.pflag[i] = 0
                 net.n_plist = 0
                 net.acc_open = False
+                net.n_summed = 0
                 sliced = False
         finally:
             free(hot_save)
@@ -2175,12 +2215,13 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.I = <double*> malloc(max(N * C, 1) * sizeof(double))
     net.search_from = <double*> malloc(N * sizeof(double))
     net.ev_kind = <int*> malloc(N * sizeof(int))
-    net.acc_hi = <double*> malloc(N * sizeof(double))
-    net.acc_lo = <double*> malloc(N * sizeof(double))
-    net.pflag = <unsigned char*> calloc(N, sizeof(unsigned char))
+    net.acc = <Acc*> malloc(N * sizeof(Acc))
     net.plist = <Py_ssize_t*> malloc(N * sizeof(Py_ssize_t))
+    net.flist = <Py_ssize_t*> malloc(N * sizeof(Py_ssize_t))
     net.n_plist = 0
+    net.instant = 0
     net.acc_open = False
+    net.n_summed = 0
     net.heap = <HeapEntry*> malloc((P + N) * sizeof(HeapEntry))
     net.hot_mem = malloc((P + N) * sizeof(Hot) + 64)
     cdef Py_ssize_t max_row = 1
@@ -2208,7 +2249,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     try:
         if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
                 or net.search_from == NULL or net.ev_kind == NULL
-                or net.acc_hi == NULL or net.acc_lo == NULL or net.pflag == NULL or net.plist == NULL
+                or net.acc == NULL or net.plist == NULL or net.flist == NULL
                 or net.heap == NULL or net.fifo == NULL or net.hot_mem == NULL
                 or net.pend_j == NULL or net.pend_x == NULL
                 or net.out_t == NULL or net.out_i == NULL):
@@ -2221,6 +2262,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             net.heap[i].key = INFINITY
         with nogil:
             for j in range(N):
+                net.acc[j].stamp = -1
                 net.tl[j] = 0.0
                 net.vl[j] = v0[j]
                 net.search_from[j] = 0.0
@@ -2260,7 +2302,8 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         stats = {"evaluations": net.n_evals, "deliveries": net.n_deliveries,
                  "synaptic_events": net.n_syn_events, "spikes": net.n_out,
                  "search_steps": net.n_steps, "refine_evaluations": net.n_refine,
-                 "slices": net.n_slices, "sliced_restarts": net.n_restarts}
+                 "slices": net.n_slices, "sliced_restarts": net.n_restarts,
+                 "summed_deliveries": net.n_summed}
         return times, idx, np.asarray(traces), stats, rc
     finally:
         for p in range(P):
@@ -2268,7 +2311,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 free(net.fifo[p].buf)
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
         free(net.ev_kind); free(net.heap); free(net.fifo)
-        free(net.acc_hi); free(net.acc_lo); free(net.pflag); free(net.plist)
+        free(net.acc); free(net.plist); free(net.flist)
         free(net.hot_mem); free(net.pend_j); free(net.pend_x)
         free(net.bm1); free(net.sl_arr); free(net.sl_cross)
         free(net.out_t); free(net.out_i)
