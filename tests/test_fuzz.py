@@ -142,7 +142,8 @@ def make_signals(c, period):
 
 # --------------------------------------------------------------------------- encode oracle
 def check_encode(spikes, x, W, neurons, t_end):
-    """The spike-time equations E0/E1 and the no-missed-crossing condition, perfect neurons only."""
+    """The spike-time equations E0/E1 and the no-missed-crossing condition, perfect neurons only
+    (after a spike, integration restarts at t_k + t_ref from the reset value)."""
     n = neurons.n
     assert isinstance(spikes, ts.SpikeTrains)
     assert spikes.n_neurons == n and spikes.t_start == 0.0 and spikes.t_stop == t_end
@@ -155,10 +156,12 @@ def check_encode(spikes, x, W, neurons, t_end):
         if neurons.is_leaky[j]:
             continue
         k, d, b, v0 = (float(a[j]) for a in (neurons.kappa, neurons.delta, neurons.bias, neurons.v0))
+        vr, tr = float(neurons.reset_value[j]), float(neurons.t_ref[j])
         tj = spikes.neuron(j)
-        a = np.concatenate([[0.0], tj[:-1]]) if tj.size else np.zeros(0)
+        assert np.all(tj[1:] >= tj[:-1] + tr), f"neuron {j} fired inside its refractory period"
+        a = np.concatenate([[0.0], tj[:-1] + tr]) if tj.size else np.zeros(0)
         lhs = (y.integrate(a, tj)[j] + b * (tj - a)) / k if tj.size else np.zeros(0)
-        rhs = np.full(tj.size, 2 * d)
+        rhs = np.full(tj.size, d - vr)
         if tj.size:
             rhs[0] = d - v0
         sup_u = sup_y[j] + abs(b)
@@ -168,10 +171,13 @@ def check_encode(spikes, x, W, neurons, t_end):
         assert np.all(err <= tol), (f"E1 violated for neuron {j}: worst |err| {err.max():.3g} "
                                     f"(tol {tol[np.argmax(err - tol)]:.3g}) at spike {np.argmax(err - tol)}")
         # no missed crossing: v(s) = v(last) + (1/k) int u stays <= delta after each spike and up to t_end
-        starts = np.concatenate([[0.0], tj])
+        vr, tr = float(neurons.reset_value[j]), float(neurons.t_ref[j])
+        starts = np.concatenate([[0.0], tj + tr])
         ends = np.concatenate([tj, [t_end]])
-        v_start = np.full(starts.size, -d)
+        v_start = np.full(starts.size, vr)
         v_start[0] = v0
+        if ends[-1] <= starts[-1]:                 # t_end inside the last refractory period
+            starts, ends, v_start = starts[:-1], ends[:-1], v_start[:-1]
         frac = np.linspace(0, 1, 9)[1:]
         s = starts[:, None] + (ends - starts)[:, None] * frac[None, :]
         lo = np.repeat(starts, frac.size)
@@ -200,6 +206,36 @@ def encode_cases(draw):
     t_end = draw(st.one_of(st.floats(0.01, 30.0), st.sampled_from([1e-9, 1e3])))
     v0 = draw(st.one_of(st.none(), st.floats(-0.999, 0.999).map(lambda f: f * delta)))
     return c, period, W, kappa, delta, bias, tau, t_end, v0
+
+
+@st.composite
+def lif_cases(draw):
+    """encode_cases with a reset value (or the subtractive reset) and a refractory period."""
+    c, period, W, kappa, delta, bias, tau, t_end, v0 = draw(encode_cases())
+    reset = draw(st.one_of(st.just("subtract"), st.floats(-3.0, 0.999).map(lambda f: f * delta)))
+    t_ref = draw(st.one_of(st.just(0.0), st.floats(1e-6, 1.0), st.sampled_from([1e-12, 5.0])))
+    if v0 is not None and reset != "subtract":
+        v0 = min(max(v0, reset), 0.999 * delta)
+    return c, period, W, kappa, delta, bias, tau, t_end, v0, reset, t_ref
+
+
+@FUZZ
+@given(lif_cases())
+def test_encode_lif_conventions_random(case):
+    c, period, W, kappa, delta, bias, tau, t_end, v0, reset, t_ref = case
+    x = make_signals(c, period)
+
+    def run():
+        nrn = ts.Neurons(W.shape[0], kappa=kappa, delta=delta, bias=bias, v0=v0, tau=tau, reset=reset, t_ref=t_ref)
+        return nrn, ts.encode(x, W, nrn, t_end, max_spikes=MAX_SPIKES)
+
+    out = attempt("encode_lif", run)
+    if out is not None:
+        nrn, spikes = out
+        check_encode(spikes, x, W, nrn, t_end)
+        if np.any(nrn.is_leaky):
+            check_encode_bank(spikes, x, W, nrn, t_end)
+        STATS["encode.spikes_checked"] += spikes.count
 
 
 @FUZZ
@@ -671,10 +707,13 @@ def check_encode_bank(spikes, x, W, neurons, t_end):
         k, d, b, v0, tau = (float(a[j]) for a in (neurons.kappa, neurons.delta, neurons.bias, neurons.v0,
                                                    neurons.tau))
         tj = spikes.neuron(j)
-        starts = np.concatenate([[0.0], tj])
+        vr, tr = float(neurons.reset_value[j]), float(neurons.t_ref[j])
+        starts = np.concatenate([[0.0], tj + tr])
         ends = np.concatenate([tj, [t_end]])
-        v_start = np.full(starts.size, -d)
+        v_start = np.full(starts.size, vr)
         v_start[0] = v0
+        if ends[-1] <= starts[-1]:                 # t_end inside the last refractory period
+            starts, ends, v_start = starts[:-1], ends[:-1], v_start[:-1]
         frac = np.linspace(0, 1, 9)[1:]
         lo = np.repeat(starts, frac.size)
         hi = (starts[:, None] + (ends - starts)[:, None] * frac[None, :]).ravel()
