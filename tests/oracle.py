@@ -290,3 +290,99 @@ def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=90)
     return time.monotonic() - t0, out, proc.returncode
+
+
+def lif_network_events(kappa, delta, bias, v0, tau, v_reset, t_ref, projections, t_end):
+    """Spike times and neurons of integrate-and-fire neurons with constant drive and delta synapses
+    under any of the conventions (leak ``tau``, ``inf`` for none; ``v_reset``, ``nan`` for the
+    subtractive reset; refractory period ``t_ref``), by a plain priority queue over events.
+
+    Written from the definitions, independently of the engine's arithmetic: between events
+    ``v(t) = P + (v - P) exp(-(t - tl)/tau)`` with ``P = bias tau / kappa`` (perfect:
+    ``v + bias (t - tl) / kappa``); the next crossing in closed form; all the arrivals at one
+    instant are summed (``math.fsum``) before one threshold test; a spike resets ``v`` (by
+    ``2 delta`` per spike while ``v >= delta``, or to ``v_reset`` once) and clamps it for ``t_ref``,
+    during which arrivals are ignored. Comparable with the engine to rounding, not to the bit.
+    """
+    import heapq
+    import math
+
+    N = len(v0)
+    vl = [float(x) for x in v0]
+    tl = [0.0] * N
+    version = [0] * N
+    rows = []
+    for W, _ in projections:
+        Wt = W.T.tocsr()
+        rows.append([(Wt.indices[Wt.indptr[i]:Wt.indptr[i + 1]].tolist(),
+                      Wt.data[Wt.indptr[i]:Wt.indptr[i + 1]].tolist()) for i in range(N)])
+    delays = [float(d) for _, d in projections]
+    queue, seq = [], [0]
+    times, neurons = [], []
+
+    def value(j, t):
+        h = t - tl[j]
+        if math.isinf(tau[j]):
+            return vl[j] + bias[j] * h / kappa[j]
+        P = bias[j] * tau[j] / kappa[j]
+        return P + (vl[j] - P) * math.exp(-h / tau[j])
+
+    def schedule(j):
+        version[j] += 1
+        if math.isinf(tau[j]):
+            x = tl[j] + kappa[j] * (delta[j] - vl[j]) / bias[j] if bias[j] > 0 else math.inf
+        else:
+            P = bias[j] * tau[j] / kappa[j]
+            x = tl[j] + tau[j] * math.log((P - vl[j]) / (P - delta[j])) if P > delta[j] else math.inf
+        if x <= t_end:
+            heapq.heappush(queue, (x, 1, j, version[j]))
+
+    def fire(j, t):
+        times.append(t)
+        neurons.append(j)
+        for p in range(len(projections)):
+            if rows[p][j][0]:
+                heapq.heappush(queue, (t + delays[p], 0, seq[0], p, j))
+                seq[0] += 1
+
+    def after_spike(j, t, v):
+        vl[j] = v
+        tl[j] = t + t_ref[j]
+
+    for j in range(N):
+        schedule(j)
+    while queue and queue[0][0] <= t_end:
+        ev = heapq.heappop(queue)
+        t = ev[0]
+        if ev[1] == 1:
+            _, _, j, ver = ev
+            if ver != version[j]:
+                continue
+            fire(j, t)
+            after_spike(j, t, -delta[j] if math.isnan(v_reset[j]) else v_reset[j])
+            schedule(j)
+            continue
+        group = [ev]
+        while queue and queue[0][0] == t and queue[0][1] == 0:
+            group.append(heapq.heappop(queue))
+        summed = {}
+        for _, _, _, p, src in group:
+            for j, w in zip(*rows[p][src]):
+                if t < tl[j]:
+                    continue                      # refractory
+                summed.setdefault(j, []).append(w)
+        for j in sorted(summed):
+            v = value(j, t) + math.fsum(summed[j]) / kappa[j]
+            tl[j] = t
+            vl[j] = v
+            if v >= delta[j]:
+                if math.isnan(v_reset[j]):
+                    while vl[j] >= delta[j]:
+                        fire(j, t)
+                        vl[j] -= 2.0 * delta[j]
+                    after_spike(j, t, vl[j])
+                else:
+                    fire(j, t)
+                    after_spike(j, t, v_reset[j])
+            schedule(j)
+    return np.asarray(times), np.asarray(neurons, dtype=np.intp)
