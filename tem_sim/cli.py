@@ -2,7 +2,7 @@
 
 Subcommands are thin wrappers over the public API: argument parsing and
 validation here, the work in the library. Errors in the user's input print a
-one-line message and exit with status 2, never a traceback.
+one-line message and exit with status 2, never a traceback::
 
     tem-sim demo [--seed S] [--out DIR] [--quiet]
     tem-sim reproduce fig1|fig2|fig3|all [--quick] [--jobs N | --scheduler ADDRESS] [--seed S] [--out DIR] [--quiet]
