@@ -1,14 +1,14 @@
-"""Plots of spikes, integrator traces, weights and the paper's error figures.
+"""Plots of spikes, integrator traces, weights and the panels of the paper's error figures.
 
-Needs matplotlib (the ``plot`` extra: ``pip install tem_sim[plot]``). It is
+Each function draws data it is given on a matplotlib Axes; none knows the
+experiments (:func:`tem_sim.reproduce.save_figure` assembles the paper's
+figures from these panels). Needs matplotlib (the ``plot`` extra: ``pip install tem_sim[plot]``). It is
 imported when a function here is first called, with the non-interactive
 ``Agg`` backend unless a backend was already chosen, so importing
 :mod:`tem_sim` never needs it.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -203,52 +203,3 @@ def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: An
         ax.set_title(f"{layer}: median and quartiles")
         ax.legend(fontsize="small")
     return axes
-
-
-def save_figure(result: Any, path: str | os.PathLike) -> Path:
-    """Draw a :class:`tem_sim.reproduce.FigureResult` as the paper does and save it as PNG.
-
-    Figures 1 and 2: the error heatmap beside the paper's; Figure 3: the
-    duration curves with the paper's medians.
-
-    Parameters
-    ----------
-    result : FigureResult
-    path : path of the PNG
-
-    Returns
-    -------
-    Path
-    """
-    from .reproduce import paper_data
-
-    plt = _plt()
-    paper = paper_data(result.figure)
-    if result.figure == "fig3":
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        duration_curves(result.summary(), paper, axes)
-        fig.suptitle("Figure 3: two layers (2-2-4), 2 examples per run")
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        if result.figure == "fig1":
-            rows, cols, labels = result.grid["examples"], result.grid["duration"], None
-            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)][paper["cols_duration"].index(c)]
-                            for c in cols] for r in rows])
-            xl, title = "duration D", "Figure 1: one layer, 20 -> 5"
-        else:
-            rows, cols, labels = result.grid["examples"], result.grid["noise_level"], result.grid["label"]
-            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)]
-                            [paper["cols_noise_level"].index(c)] for c in cols] for r in rows])
-            xl, title = "spike-time noise", "Figure 2: one layer, D = 10"
-        ours = result.error_grid()
-        vmax = float(np.nanmax(np.concatenate([ours.ravel(), pe.ravel()])))
-        error_heatmap(ours, rows, cols, axes[0], xlabel=xl, ylabel="examples", title="tem_sim",
-                      col_labels=labels, vmax=vmax)
-        error_heatmap(pe, rows, cols, axes[1], xlabel=xl, ylabel="examples", title="paper",
-                      col_labels=labels, vmax=vmax)
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path

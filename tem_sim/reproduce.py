@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from . import plot
 from ._validation import as_int
 from .exceptions import ValidationError
 from .parallel import scheduler_name, sweep
@@ -533,11 +534,57 @@ def write_outputs(result: FigureResult, out: str | os.PathLike, *, figure: bool 
     written.append(p)
     if figure:
         try:
-            from . import plot
-            written.append(plot.save_figure(result, out / f"{name}.png"))
-        except ImportError:
+            written.append(save_figure(result, out / f"{name}.png"))
+        except ImportError:   # no matplotlib
             pass
     return written
+
+
+def save_figure(result: FigureResult, path: str | os.PathLike) -> Path:
+    """Draw a :class:`FigureResult` as the paper does and save it as PNG (needs matplotlib).
+
+    Figures 1 and 2: the error heatmap beside the paper's; Figure 3: the
+    duration curves with the paper's medians.
+
+    Parameters
+    ----------
+    result : FigureResult
+    path : path of the PNG
+
+    Returns
+    -------
+    Path
+    """
+    plt = plot._plt()
+    paper = paper_data(result.figure)
+    if result.figure == "fig3":
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        plot.duration_curves(result.summary(), paper, axes)
+        fig.suptitle("Figure 3: two layers (2-2-4), 2 examples per run")
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        if result.figure == "fig1":
+            rows, cols, labels = result.grid["examples"], result.grid["duration"], None
+            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)][paper["cols_duration"].index(c)]
+                            for c in cols] for r in rows])
+            xl, title = "duration D", "Figure 1: one layer, 20 -> 5"
+        else:
+            rows, cols, labels = result.grid["examples"], result.grid["noise_level"], result.grid["label"]
+            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)]
+                            [paper["cols_noise_level"].index(c)] for c in cols] for r in rows])
+            xl, title = "spike-time noise", "Figure 2: one layer, D = 10"
+        ours = result.error_grid()
+        vmax = float(np.nanmax(np.concatenate([ours.ravel(), pe.ravel()])))
+        plot.error_heatmap(ours, rows, cols, axes[0], xlabel=xl, ylabel="examples", title="tem_sim",
+                      col_labels=labels, vmax=vmax)
+        plot.error_heatmap(pe, rows, cols, axes[1], xlabel=xl, ylabel="examples", title="paper",
+                      col_labels=labels, vmax=vmax)
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
