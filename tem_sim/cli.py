@@ -87,11 +87,8 @@ def _demo(args: argparse.Namespace) -> int:
         outdir = Path(args.out)
         outdir.mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-        plot.weights_comparison(W1, al.W1, ax[0, 0], "W1")
-        plot.weights_comparison(W2, al.W2, ax[0, 1], "W2")
-        plot.raster(sims[0][0], ax[1, 0], color="tab:blue", label="hidden neuron")
+        plot.two_layer_overview(W1, W2, al.W1, al.W2, sims[0][0], sims[0][1], ax)
         ax[1, 0].set_title("example 1: hidden spikes (first 4 used)")
-        plot.raster(sims[0][1], ax[1, 1], label="output neuron")
         ax[1, 1].set_title("example 1: output spikes (the training data)")
         fig.tight_layout()
         path = outdir / "demo.png"

@@ -203,3 +203,33 @@ def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: An
         ax.set_title(f"{layer}: median and quartiles")
         ax.legend(fontsize="small")
     return axes
+
+
+def two_layer_overview(W1: Any, W2: Any, W1_hat: Any, W2_hat: Any, hidden: Any, output: Any,
+                       axes: Any = None) -> Any:
+    """A trained two-layer network at a glance: both layers' weights against the truth, and the
+    hidden and output rasters of one example.
+
+    Parameters
+    ----------
+    W1, W2 : array_like
+        The true weights (hidden x inputs, outputs x hidden).
+    W1_hat, W2_hat : array_like
+        The recovered weights, aligned with the truth (:func:`tem_sim.align_to_truth`).
+    hidden, output : SpikeTrains
+        The hidden and output spikes of one example.
+    axes : 2 x 2 array of matplotlib Axes, optional
+
+    Returns
+    -------
+    the 2 x 2 array of Axes
+    """
+    if axes is None:
+        axes = _plt().subplots(2, 2, figsize=(10, 7))[1]
+    weights_comparison(W1, W1_hat, axes[0, 0], "W1 (hidden x inputs)")
+    weights_comparison(W2, W2_hat, axes[0, 1], "W2 (outputs x hidden)")
+    raster(hidden, axes[1, 0], color="tab:blue", label="hidden neuron")
+    axes[1, 0].set_title("hidden spikes (never observed)")
+    raster(output, axes[1, 1], label="output neuron")
+    axes[1, 1].set_title("output spikes (the training data)")
+    return axes

@@ -9,7 +9,6 @@ decodes each output neuron's drive, recovers the hidden spike times from it
 (a finite-rate-of-innovation problem), and then trains both layers.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import tem_sim as ts
@@ -46,11 +45,7 @@ print(
     f"W2 {np.abs(aligned.W2 - W2).max():.1e}"
 )
 
-fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-plot.weights_comparison(W1, aligned.W1, ax[0, 0], "W1 (hidden x inputs)")
-plot.weights_comparison(W2, aligned.W2, ax[0, 1], "W2 (outputs x hidden)")
-plot.raster(runs[0][0], ax[1, 0], color="tab:blue", label="hidden neuron")
-ax[1, 0].set_title("example 1: hidden spikes (never observed)")
-plot.raster(runs[0][1], ax[1, 1], label="output neuron")
-ax[1, 1].set_title("example 1: output spikes (the training data)")
-fig.tight_layout()
+axes = plot.two_layer_overview(
+    W1, W2, aligned.W1, aligned.W2, runs[0][0], runs[0][1]
+)
+axes[0, 0].figure.tight_layout()
