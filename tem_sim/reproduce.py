@@ -5,7 +5,8 @@ cell; Figure 3: 50 runs per duration). Every run draws its weights and
 inputs from its own generator, ``numpy.random.default_rng(SeedSequence([seed,
 figure, *key]))``, where ``key`` holds the run's grid values (not its
 position in the grid), so a cell gives the same numbers in the quick and the
-full grid, serially or over any number of processes.
+full grid, serially, over any number of processes or on a Dask cluster
+(:func:`tem_sim.parallel.sweep`).
 
 The published numbers ship as package data (``tem_sim/data/*.json``);
 :func:`compare` puts every cell beside the paper's.

@@ -80,7 +80,8 @@ def test_process_cluster_by_address_and_client_match_serial(serial):
             # a failing task raises its own exception here, and the client given stays usable
             with pytest.raises(ArithmeticError, match="task 2 failed"):
                 sweep(_fails_on_two, [1, 2, 3], scheduler=client)
-            assert sweep(_fails_on_two, [3, 1], scheduler=client) == [9, 1]
+            assert sweep(_fails_on_two, [3, 1, 3], scheduler=client) == [9, 1, 9]   # equal tasks: each runs
+            assert sweep(_fails_on_two, [], scheduler=client) == []
             assert client.status == "running"
 
 
