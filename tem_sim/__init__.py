@@ -16,6 +16,7 @@ from .fri import FRIResult, fri_recover
 from .io import load_examples, load_fit, load_model, save_examples, save_fit, save_model
 from .kernels import Delta, Exponential, PeriodicLowpass
 from .network import Network, RunResult
+from .parallel import sweep
 from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
@@ -37,6 +38,8 @@ __all__ = [
     "decode_bandlimited", "BandlimitedDecodeResult",
     "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
     "fri_recover", "FRIResult",
+    # sweeps over processes or a Dask cluster
+    "sweep",
     # files (tem-sim simulate / train)
     "save_model", "load_model", "save_examples", "load_examples", "save_fit", "load_fit",
     # errors

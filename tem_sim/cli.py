@@ -2,10 +2,10 @@
 
 Subcommands are thin wrappers over the public API: argument parsing and
 validation here, the work in the library. Errors in the user's input print a
-one-line message and exit with status 2, never a traceback.
+one-line message and exit with status 2, never a traceback::
 
     tem-sim demo [--seed S] [--out DIR] [--quiet]
-    tem-sim reproduce fig1|fig2|fig3|all [--quick] [--jobs N] [--seed S] [--out DIR] [--quiet]
+    tem-sim reproduce fig1|fig2|fig3|all [--quick] [--jobs N | --scheduler ADDRESS] [--seed S] [--out DIR] [--quiet]
     tem-sim bench [--quick] [--peers] [--json]
     tem-sim simulate MODEL.npz -o SPIKES.npz [--t-end T] [--max-spikes N] [--quiet]
     tem-sim train [EXAMPLES.npz] [--example MODEL.npz SPIKES.npz ...] -o FIT.npz
@@ -87,11 +87,8 @@ def _demo(args: argparse.Namespace) -> int:
         outdir = Path(args.out)
         outdir.mkdir(parents=True, exist_ok=True)
         fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-        plot.weights_comparison(W1, al.W1, ax[0, 0], "W1")
-        plot.weights_comparison(W2, al.W2, ax[0, 1], "W2")
-        plot.raster(sims[0][0], ax[1, 0], color="tab:blue", label="hidden neuron")
+        plot.two_layer_overview(W1, W2, al.W1, al.W2, sims[0][0], sims[0][1], ax)
         ax[1, 0].set_title("example 1: hidden spikes (first 4 used)")
-        plot.raster(sims[0][1], ax[1, 1], label="output neuron")
         ax[1, 1].set_title("example 1: output spikes (the training data)")
         fig.tight_layout()
         path = outdir / "demo.png"
@@ -112,7 +109,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     for f in figures:
         res = run_figure(f, quick=args.quick, jobs=args.jobs, seed=args.seed,
-                         progress=False if args.quiet else None)
+                         progress=False if args.quiet else None, scheduler=args.scheduler)
         files = write_outputs(res, out, figure=plots)
         print(format_comparison(res, detail=not args.quiet))
         if not args.quiet:
@@ -278,8 +275,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.jobs > 1:
         from concurrent.futures import ProcessPoolExecutor
 
-        from .reproduce import _init_worker
-        with ProcessPoolExecutor(max_workers=args.jobs, initializer=_init_worker) as ex:
+        from .parallel import init_worker
+        with ProcessPoolExecutor(max_workers=args.jobs, initializer=init_worker) as ex:
             fit = fit_layer(examples, neurons, method=args.method, inequalities=args.inequalities,
                             executor=ex, warn=False)
     else:
@@ -350,7 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("reproduce", help="the paper's Figures 1-3, compared cell by cell with the published numbers")
     r.add_argument("figure", choices=["fig1", "fig2", "fig3", "all"])
     r.add_argument("--quick", action="store_true", help="a small grid (seconds) instead of the paper's")
-    r.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (default 1)")
+    where = r.add_mutually_exclusive_group()
+    where.add_argument("--jobs", type=_pos_int, default=1, help="worker processes (default 1)")
+    where.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                       help="run the cells on a Dask cluster: its scheduler's address (e.g. tcp://host:8786); "
+                            "the numbers are bitwise those of a serial run")
     r.add_argument("--seed", type=_nonneg_int, default=0, help="seed of every random draw (default 0)")
     r.add_argument("--out", default="tem_sim_reproduce", help="output folder (default tem_sim_reproduce/)")
     r.add_argument("--quiet", action="store_true", help="no progress bar, only the summary counts")

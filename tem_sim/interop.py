@@ -70,6 +70,13 @@ def _from_scaled(times: np.ndarray, idx: np.ndarray, n: int, t_start: float, t_s
     return SpikeTrains(times / scale, idx, n, t_start / scale, None if t_stop is None else t_stop / scale)
 
 
+def _from_seconds(trains: list[np.ndarray], t_start: float, t_stop: float | None, scale: float) -> SpikeTrains:
+    """:meth:`SpikeTrains.from_trains` of per-neuron times in seconds, divided by ``scale`` as in
+    :func:`_from_scaled`."""
+    return SpikeTrains.from_trains([t / scale for t in trains], t_start / scale,
+                                   None if t_stop is None else t_stop / scale)
+
+
 # --------------------------------------------------------------------------- Brian2
 def to_brian2_arrays(spikes: SpikeTrains, *, time_scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
     """Brian2's ``(i, t)`` pair: neuron indices and spike times in seconds.
@@ -170,15 +177,14 @@ def from_neo(trains: Sequence[Any], *, time_scale: float = 1.0) -> SpikeTrains:
     if not trains:
         raise ValidationError("trains", trains, "a non-empty list of neo.SpikeTrain")
     scale = _scale(time_scale)
-    times, idx, starts, stops = [], [], [], []
+    times, starts, stops = [], [], []
     for j, tr in enumerate(trains):
         if not hasattr(tr, "rescale") or not hasattr(tr, "t_stop"):
             raise ValidationError(f"trains[{j}]", type(tr).__name__, "a neo.SpikeTrain")
         times.append(np.asarray(tr.rescale("s").magnitude, dtype=float).ravel())
-        idx.append(np.full(times[-1].size, j, dtype=np.int64))
         starts.append(float(tr.t_start.rescale("s").magnitude))
         stops.append(float(tr.t_stop.rescale("s").magnitude))
-    return _from_scaled(np.concatenate(times), np.concatenate(idx), len(trains), min(starts), max(stops), scale)
+    return _from_seconds(times, min(starts), max(stops), scale)
 
 
 # --------------------------------------------------------------------------- NWB
@@ -214,13 +220,10 @@ def from_nwb_units(units: Any, *, time_scale: float = 1.0) -> SpikeTrains:
     except (TypeError, KeyError) as exc:
         raise ValidationError("units", type(units).__name__, f"a pynwb Units table with spike_times ({exc})") from None
     times = [np.asarray(col[j], dtype=float).ravel() for j in range(n)]
-    idx = [np.full(t.size, j, dtype=np.int64) for j, t in enumerate(times)]
     t0, t1 = 0.0, None
     if "obs_intervals" in units.colnames:
         iv = [np.asarray(units["obs_intervals"][j], dtype=float).reshape(-1, 2) for j in range(n)]
         iv = np.concatenate(iv) if iv else np.zeros((0, 2))
         if iv.size:
             t0, t1 = float(iv[:, 0].min()), float(iv[:, 1].max())
-    allt = np.concatenate(times) if times else np.zeros(0)
-    alli = np.concatenate(idx) if idx else np.zeros(0, dtype=np.int64)
-    return _from_scaled(allt, alli, n, t0, t1, scale)
+    return _from_seconds(times, t0, t1, scale)

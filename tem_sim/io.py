@@ -87,21 +87,18 @@ True
 """
 from __future__ import annotations
 
-import io
-import os
-import zipfile
-import zlib
-from typing import IO, Any, NamedTuple, Sequence, Union
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 
+from ._npz import PathOrFile, get, read_npz, renamed, scalar, write_npz
 from ._validation import as_float_array, as_int, as_scalar
 from .constraints import check_examples
 from .exceptions import ValidationError
 from .neurons import Neurons
 from .signals import FourierSignals
 from .stimuli import PiecewisePolynomials, SincSignals
-from .spikes import NPZ_FORMAT_VERSION, SpikeTrains
+from .spikes import SpikeTrains, load_spikes
 from .training import FIT_INFO_KEYS, FitResult
 
 __all__ = ["FILE_VERSION", "MODEL_FORMAT", "EXAMPLES_FORMAT", "FIT_FORMAT", "Model",
@@ -116,11 +113,7 @@ EXAMPLES_FORMAT = "tem_sim.examples"
 #: The ``format`` string of a fit file.
 FIT_FORMAT = "tem_sim.fit"
 
-#: A path or a binary file object.
-PathOrFile = Union[str, "os.PathLike[str]", IO[bytes]]
-
 _NEURON_KEYS = ("kappa", "delta", "bias", "tau", "v0")
-_SPIKE_KEYS = tuple(SpikeTrains([], [], 1).to_dict())
 
 
 class Model(NamedTuple):
@@ -132,73 +125,14 @@ class Model(NamedTuple):
     t_end: float
 
 
-# --------------------------------------------------------------------------- low level
-def _name(source: Any) -> str:
-    """A printable name of a path or file object."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    return str(getattr(source, "name", "<stream>"))
-
-
-def _write(path: PathOrFile, arrays: dict[str, np.ndarray]) -> None:
-    if hasattr(path, "write"):
-        np.savez(path, **arrays)
-        return
-    try:
-        target = os.fspath(path)  # type: ignore[arg-type]
-    except TypeError:
-        raise ValidationError("path", path, "a file path or a binary file object") from None
-    with open(target, "wb") as f:   # exactly this path: np.savez would append ".npz" to a name without it
-        np.savez(f, **arrays)
-
-
-def _read(source: PathOrFile) -> dict[str, np.ndarray]:
-    """Every array of an ``.npz`` archive, as a dict (a ValidationError for anything else)."""
-    name = _name(source)
-    if hasattr(source, "read"):
-        seekable = getattr(source, "seekable", None)
-        if not (callable(seekable) and seekable()):
-            source = io.BytesIO(source.read())  # type: ignore[union-attr]  # np.load needs to seek
-    elif not isinstance(source, (str, os.PathLike)):
-        raise ValidationError("path", source, "a file path or a binary file object")
-    try:
-        obj = np.load(source, allow_pickle=False)
-    except OSError as exc:
-        raise ValidationError("path", name, f"a readable file ({exc.strerror or exc})") from None
-    except EOFError:
-        raise ValidationError("path", name, "an .npz archive (written by numpy.savez), not an empty file") from None
-    except (ValueError, zipfile.BadZipFile):
-        raise ValidationError("path", name, "an .npz archive (written by numpy.savez)") from None
-    if not isinstance(obj, np.lib.npyio.NpzFile):
-        raise ValidationError("path", name, "an .npz archive (numpy.savez), not a single .npy array")
-    try:
-        with obj:
-            return {k: obj[k] for k in obj.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
-        raise ValidationError("path", name, f"an .npz archive of numeric arrays (unreadable member: {exc})") from None
-
-
-def _get(data: dict[str, np.ndarray], key: str, what: str) -> np.ndarray:
-    if key not in data:
-        keys = ", ".join(sorted(data)[:12]) + (", ..." if len(data) > 12 else "")
-        raise ValidationError(key, f"no such key (the file has: {keys or 'nothing'})", what)
-    return data[key]
-
-
-def _scalar(data: dict[str, np.ndarray], key: str, what: str, **kw: bool) -> float:
-    arr = _get(data, key, what)
-    if arr.shape != ():
-        raise ValidationError(key, f"array of shape {arr.shape}", what + " (a scalar)")
-    return as_scalar(key, arr[()], **kw)
-
-
+# --------------------------------------------------------------------------- headers and parts (the .npz level: tem_sim._npz)
 def _check_header(data: dict[str, np.ndarray], kind: str) -> None:
-    fmt = _get(data, "format", f"the string {kind!r}" + (
+    fmt = get(data, "format", f"the string {kind!r}" + (
         " (this file looks like a spike file written by SpikeTrains.save)"
         if {"times", "indices", "format_version"} <= set(data) else ""))
     if fmt.shape != () or fmt.dtype.kind != "U" or str(fmt[()]) != kind:
         raise ValidationError("format", str(fmt[()]) if fmt.shape == () else fmt, f"the string {kind!r}")
-    ver = _get(data, "version", f"the integer {FILE_VERSION}")
+    ver = get(data, "version", f"the integer {FILE_VERSION}")
     v = as_int("version", ver[()] if ver.shape == () else ver)
     if v != FILE_VERSION:
         newer = " (written by a newer tem_sim)" if v > FILE_VERSION else ""
@@ -209,10 +143,6 @@ def _header(kind: str) -> dict[str, np.ndarray]:
     return {"format": np.array(kind), "version": np.int64(FILE_VERSION)}
 
 
-def _renamed(exc: ValidationError, old: str, new: str) -> ValidationError:
-    """The same error with the parameter ``old...`` named after the file key ``new...``."""
-    name = new + exc.name[len(old):] if exc.name.startswith(old) else exc.name
-    return ValidationError(name, exc.value, exc.expected)
 
 
 def _check_neurons(neurons: Any) -> Neurons:
@@ -238,13 +168,13 @@ def _neuron_arrays(neurons: Neurons) -> dict[str, np.ndarray]:
 
 
 def _load_neurons(data: dict[str, np.ndarray]) -> Neurons:
-    kappa = as_float_array("kappa", _get(data, "kappa", "the neurons' kappa, shape (n_out,)"), ndim=1)
+    kappa = as_float_array("kappa", get(data, "kappa", "the neurons' kappa, shape (n_out,)"), ndim=1)
     n = kappa.shape[0]
     if n == 0:
         raise ValidationError("kappa", "array of shape (0,)", "at least one neuron")
     vals = {"kappa": kappa}
     for k in _NEURON_KEYS[1:]:
-        vals[k] = as_float_array(k, _get(data, k, f"the neurons' {k}, shape ({n},)"), shape=(n,),
+        vals[k] = as_float_array(k, get(data, k, f"the neurons' {k}, shape ({n},)"), shape=(n,),
                                  finite=(k != "tau"))
     if np.any(np.isnan(vals["tau"])):
         raise ValidationError("tau", float("nan"), "> 0, or inf for a perfect integrator (not NaN)")
@@ -256,7 +186,7 @@ def _load_neurons(data: dict[str, np.ndarray]) -> Neurons:
     try:
         return Neurons(n, **vals)
     except ValidationError as exc:
-        raise _renamed(exc, "Neurons.", "") from None
+        raise renamed(exc, "Neurons.", "") from None
 
 
 def _signals_arrays(signals: Any, prefix: str = "") -> dict[str, np.ndarray]:
@@ -277,50 +207,35 @@ def _load_signals(data: dict[str, np.ndarray], prefix: str = "") -> Any:
     kind_key = prefix + "input_kind"
     kind = str(data[kind_key]) if kind_key in data else "fourier"
     if kind == "sinc":
-        a = _get(data, prefix + "sinc_coefficients", "sinc weights, shape (n_in, K)")
-        c = _get(data, prefix + "centers", "sinc centres, shape (K,)")
-        w = _scalar(data, prefix + "bandwidth", "the inputs' bandwidth W > 0", positive=True)
+        a = get(data, prefix + "sinc_coefficients", "sinc weights, shape (n_in, K)")
+        c = get(data, prefix + "centers", "sinc centres, shape (K,)")
+        w = scalar(data, prefix + "bandwidth", "the inputs' bandwidth W > 0", positive=True)
         try:
             return SincSignals(a, c, w)
         except ValidationError as exc:
-            raise _renamed(_renamed(exc, "SincSignals.coefficients", prefix + "sinc_coefficients"),
+            raise renamed(renamed(exc, "SincSignals.coefficients", prefix + "sinc_coefficients"),
                            "SincSignals.", prefix) from None
     if kind == "piecewise":
-        b = _get(data, prefix + "breaks", "breakpoints, shape (L+1,)")
-        c = _get(data, prefix + "piece_coefficients", "piece coefficients, shape (n_in, L, D+1)")
+        b = get(data, prefix + "breaks", "breakpoints, shape (L+1,)")
+        c = get(data, prefix + "piece_coefficients", "piece coefficients, shape (n_in, L, D+1)")
         try:
             return PiecewisePolynomials(b, c)
         except ValidationError as exc:
-            raise _renamed(_renamed(exc, "PiecewisePolynomials.coefficients", prefix + "piece_coefficients"),
+            raise renamed(renamed(exc, "PiecewisePolynomials.coefficients", prefix + "piece_coefficients"),
                            "PiecewisePolynomials.", prefix) from None
     if kind != "fourier":
         raise ValidationError(kind_key, kind, 'one of "fourier", "sinc", "piecewise"')
     key = prefix + "coefficients"
-    c = as_float_array(key, _get(data, key, "two-sided Fourier coefficients, shape (n_in, 2M+1)"),
+    c = as_float_array(key, get(data, key, "two-sided Fourier coefficients, shape (n_in, 2M+1)"),
                        ndim=2, allow_complex=True)
     if c.shape[0] < 1 or c.shape[1] % 2 != 1:
         raise ValidationError(key, f"array of shape {c.shape}", "of shape (n_in >= 1, 2M+1), an odd number of columns")
-    period = _scalar(data, prefix + "period", "the inputs' period T > 0", positive=True)
+    period = scalar(data, prefix + "period", "the inputs' period T > 0", positive=True)
     try:
         return FourierSignals(c, period)
     except ValidationError as exc:
-        raise _renamed(exc, "FourierSignals.", prefix) from None
+        raise renamed(exc, "FourierSignals.", prefix) from None
 
-
-def _load_spikes(data: dict[str, np.ndarray], prefix: str) -> SpikeTrains:
-    for k in _SPIKE_KEYS:
-        _get(data, prefix + k, "an array of a tem_sim spike file (the SpikeTrains.save layout)")
-    ver = as_int(prefix + "format_version", data[prefix + "format_version"][()])
-    if ver > NPZ_FORMAT_VERSION:
-        raise ValidationError(prefix + "format_version", ver,
-                              f"<= {NPZ_FORMAT_VERSION} (spikes written by a newer tem_sim)")
-    n = as_int(prefix + "n_neurons", data[prefix + "n_neurons"][()], minimum=0)
-    t0 = _scalar(data, prefix + "t_start", "the start of the spike window")
-    t1 = _scalar(data, prefix + "t_stop", "the end of the spike window")
-    try:
-        return SpikeTrains(data[prefix + "times"], data[prefix + "indices"], n, t0, t1)
-    except ValidationError as exc:
-        raise _renamed(exc, "", prefix) from None
 
 
 # --------------------------------------------------------------------------- model files
@@ -364,7 +279,7 @@ def save_model(path: PathOrFile, neurons: Neurons, weights: Any, signals: Fourie
     arrays["weights"] = np.array(W, dtype=np.float64)
     arrays.update(_signals_arrays(signals))
     arrays["t_end"] = np.float64(t_end)
-    _write(path, arrays)
+    write_npz(path, arrays)
 
 
 def load_model(path: PathOrFile) -> Model:
@@ -396,13 +311,13 @@ def load_model(path: PathOrFile) -> Model:
     ...
     tem_sim.exceptions.ValidationError: kappa: must be the neurons' kappa, shape (n_out,) (got 'no such key (the file has: format, version)')
     """
-    data = _read(path)
+    data = read_npz(path)
     _check_header(data, MODEL_FORMAT)
     neurons = _load_neurons(data)
     signals = _load_signals(data)
-    W = as_float_array("weights", _get(data, "weights", f"the weights, shape ({neurons.n}, {signals.n_signals})"),
+    W = as_float_array("weights", get(data, "weights", f"the weights, shape ({neurons.n}, {signals.n_signals})"),
                        shape=(neurons.n, signals.n_signals))
-    t_end = _scalar(data, "t_end", "the end of the simulated window, > 0", positive=True)
+    t_end = scalar(data, "t_end", "the end of the simulated window, > 0", positive=True)
     return Model(neurons, W, signals, t_end)
 
 
@@ -446,7 +361,7 @@ def save_examples(path: PathOrFile, neurons: Neurons,
         prefix = f"example{k}/"
         arrays.update(_signals_arrays(_check_signals(f"examples[{k}].inputs", inp), prefix))
         arrays.update({prefix + key: val for key, val in st.to_dict().items()})
-    _write(path, arrays)
+    write_npz(path, arrays)
 
 
 def load_examples(path: PathOrFile) -> tuple[Neurons, list[tuple[FourierSignals, SpikeTrains]]]:
@@ -479,10 +394,10 @@ def load_examples(path: PathOrFile) -> tuple[Neurons, list[tuple[FourierSignals,
     ...
     tem_sim.exceptions.ValidationError: version: must be 1, the only tem_sim.examples version this tem_sim reads (written by a newer tem_sim) (got 2)
     """
-    data = _read(path)
+    data = read_npz(path)
     _check_header(data, EXAMPLES_FORMAT)
     neurons = _load_neurons(data)
-    n_ex = _scalar(data, "n_examples", "the number of examples, an integer >= 1")
+    n_ex = scalar(data, "n_examples", "the number of examples, an integer >= 1")
     n_ex = as_int("n_examples", n_ex, minimum=1)
     stray = sorted({k.split("/")[0] for k in data if k.startswith("example") and "/" in k}
                    - {f"example{k}" for k in range(n_ex)})
@@ -493,7 +408,7 @@ def load_examples(path: PathOrFile) -> tuple[Neurons, list[tuple[FourierSignals,
     for k in range(n_ex):
         prefix = f"example{k}/"
         x = _load_signals(data, prefix)
-        st = _load_spikes(data, prefix)
+        st = load_spikes(data, prefix)
         if n_in is None:
             n_in = x.n_signals
         elif x.n_signals != n_in:
@@ -555,7 +470,7 @@ def save_fit(path: PathOrFile, fit: FitResult) -> None:
         if col.dtype.kind not in "biufU":
             raise ValidationError(f"fit.info[...][{key!r}]", col.dtype, "numbers, booleans or strings")
         arrays[key] = col
-    _write(path, arrays)
+    write_npz(path, arrays)
 
 
 def load_fit(path: PathOrFile) -> FitResult:
@@ -583,13 +498,13 @@ def load_fit(path: PathOrFile) -> FitResult:
     ...
     tem_sim.exceptions.ValidationError: path: must be a readable file (No such file or directory) (got 'no_such_file.npz')
     """
-    data = _read(path)
+    data = read_npz(path)
     _check_header(data, FIT_FORMAT)
-    W = as_float_array("weights", _get(data, "weights", "the weights, shape (n_out, n_in)"), ndim=2)
+    W = as_float_array("weights", get(data, "weights", "the weights, shape (n_out, n_in)"), ndim=2)
     n = W.shape[0]
     cols = {}
     for key in FIT_INFO_KEYS:
-        col = _get(data, key, f"one value per neuron, shape ({n},)")
+        col = get(data, key, f"one value per neuron, shape ({n},)")
         if col.shape != (n,) or col.dtype.kind not in "biufU":
             raise ValidationError(key, f"array of shape {col.shape} and dtype {col.dtype}",
                                   f"one number, boolean or string per neuron, shape ({n},)")

@@ -1,14 +1,14 @@
-"""Plots of spikes, integrator traces, weights and the paper's error figures.
+"""Plots of spikes, integrator traces, weights and the panels of the paper's error figures.
 
-Needs matplotlib (the ``plot`` extra: ``pip install tem_sim[plot]``). It is
+Each function draws data it is given on a matplotlib Axes; none knows the
+experiments (:func:`tem_sim.reproduce.save_figure` assembles the paper's
+figures from these panels). Needs matplotlib (the ``plot`` extra: ``pip install tem_sim[plot]``). It is
 imported when a function here is first called, with the non-interactive
 ``Agg`` backend unless a backend was already chosen, so importing
 :mod:`tem_sim` never needs it.
 """
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -205,50 +205,31 @@ def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: An
     return axes
 
 
-def save_figure(result: Any, path: str | os.PathLike) -> Path:
-    """Draw a :class:`tem_sim.reproduce.FigureResult` as the paper does and save it as PNG.
-
-    Figures 1 and 2: the error heatmap beside the paper's; Figure 3: the
-    duration curves with the paper's medians.
+def two_layer_overview(W1: Any, W2: Any, W1_hat: Any, W2_hat: Any, hidden: Any, output: Any,
+                       axes: Any = None) -> Any:
+    """A trained two-layer network at a glance: both layers' weights against the truth, and the
+    hidden and output rasters of one example.
 
     Parameters
     ----------
-    result : FigureResult
-    path : path of the PNG
+    W1, W2 : array_like
+        The true weights (hidden x inputs, outputs x hidden).
+    W1_hat, W2_hat : array_like
+        The recovered weights, aligned with the truth (:func:`tem_sim.align_to_truth`).
+    hidden, output : SpikeTrains
+        The hidden and output spikes of one example.
+    axes : 2 x 2 array of matplotlib Axes, optional
 
     Returns
     -------
-    Path
+    the 2 x 2 array of Axes
     """
-    from .reproduce import paper_data
-
-    plt = _plt()
-    paper = paper_data(result.figure)
-    if result.figure == "fig3":
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        duration_curves(result.summary(), paper, axes)
-        fig.suptitle("Figure 3: two layers (2-2-4), 2 examples per run")
-    else:
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        if result.figure == "fig1":
-            rows, cols, labels = result.grid["examples"], result.grid["duration"], None
-            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)][paper["cols_duration"].index(c)]
-                            for c in cols] for r in rows])
-            xl, title = "duration D", "Figure 1: one layer, 20 -> 5"
-        else:
-            rows, cols, labels = result.grid["examples"], result.grid["noise_level"], result.grid["label"]
-            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)]
-                            [paper["cols_noise_level"].index(c)] for c in cols] for r in rows])
-            xl, title = "spike-time noise", "Figure 2: one layer, D = 10"
-        ours = result.error_grid()
-        vmax = float(np.nanmax(np.concatenate([ours.ravel(), pe.ravel()])))
-        error_heatmap(ours, rows, cols, axes[0], xlabel=xl, ylabel="examples", title="tem_sim",
-                      col_labels=labels, vmax=vmax)
-        error_heatmap(pe, rows, cols, axes[1], xlabel=xl, ylabel="examples", title="paper",
-                      col_labels=labels, vmax=vmax)
-        fig.suptitle(title)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
-    return path
+    if axes is None:
+        axes = _plt().subplots(2, 2, figsize=(10, 7))[1]
+    weights_comparison(W1, W1_hat, axes[0, 0], "W1 (hidden x inputs)")
+    weights_comparison(W2, W2_hat, axes[0, 1], "W2 (outputs x hidden)")
+    raster(hidden, axes[1, 0], color="tab:blue", label="hidden neuron")
+    axes[1, 0].set_title("hidden spikes (never observed)")
+    raster(output, axes[1, 1], label="output neuron")
+    axes[1, 1].set_title("output spikes (the training data)")
+    return axes

@@ -5,7 +5,8 @@ cell; Figure 3: 50 runs per duration). Every run draws its weights and
 inputs from its own generator, ``numpy.random.default_rng(SeedSequence([seed,
 figure, *key]))``, where ``key`` holds the run's grid values (not its
 position in the grid), so a cell gives the same numbers in the quick and the
-full grid, serially or over any number of processes.
+full grid, serially, over any number of processes or on a Dask cluster
+(:func:`tem_sim.parallel.sweep`).
 
 The published numbers ship as package data (``tem_sim/data/*.json``);
 :func:`compare` puts every cell beside the paper's.
@@ -19,17 +20,17 @@ import os
 import platform
 import sys
 import time
-import warnings
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Sequence, TextIO
+from typing import Any, TextIO
 
 import numpy as np
 
+from . import plot
 from ._validation import as_int
-from .exceptions import IdentifiabilityWarning, ValidationError
+from .exceptions import ValidationError
+from .parallel import scheduler_name, sweep
 
 FIGURES = ("fig1", "fig2", "fig3")
 PAPER_FILES = {"fig1": "fig1_one_layer_examples_vs_duration.json",
@@ -267,63 +268,6 @@ def fig3_run(task: tuple[int, int, int]) -> dict:
     return row
 
 
-# --------------------------------------------------------------------------- execution
-def _init_worker() -> None:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[var] = "1"
-    warnings.simplefilter("ignore", IdentifiabilityWarning)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # the env variables above still apply to BLAS loaded later
-        return
-    threadpool_limits(1)
-
-
-def run_tasks(fn: Callable[[Any], dict], tasks: Sequence[Any], jobs: int = 1,
-              progress: Progress | None = None) -> list[dict]:
-    """Run ``fn`` on every task, serially (``jobs == 1``) or over ``jobs`` processes.
-
-    Parameters
-    ----------
-    fn : callable
-        A picklable top-level function.
-    tasks : sequence
-    jobs : int, default 1
-    progress : Progress, optional
-
-    Returns
-    -------
-    list of dict
-        The results in the order of ``tasks``.
-    """
-    jobs = as_int("jobs", jobs, minimum=1)
-    out: list[dict] = []
-    if jobs == 1:
-        try:
-            from threadpoolctl import threadpool_limits
-            limiter: Any = threadpool_limits(1)
-        except ImportError:
-            limiter = None
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", IdentifiabilityWarning)
-                for t in tasks:
-                    out.append(fn(t))
-                    if progress:
-                        progress.update()
-        finally:
-            if limiter is not None:
-                limiter.restore_original_limits()
-        return out
-    chunk = max(1, len(tasks) // (jobs * 16))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker) as ex:
-        for r in ex.map(fn, tasks, chunksize=chunk):
-            out.append(r)
-            if progress:
-                progress.update()
-    return out
-
-
 @dataclass
 class FigureResult:
     """Numbers of one reproduced figure.
@@ -342,8 +286,11 @@ class FigureResult:
     seconds : float
         Wall time.
     jobs : int
+        Local worker processes (1 when a Dask scheduler ran the cells).
     comparison : dict
         Filled by :func:`compare`.
+    scheduler : str or None
+        Address of the Dask scheduler that ran the cells (None: local).
     """
 
     figure: str
@@ -354,6 +301,7 @@ class FigureResult:
     seconds: float
     jobs: int
     comparison: dict = field(default_factory=dict)
+    scheduler: str | None = None
 
     def error_grid(self) -> np.ndarray:
         """Figures 1 and 2: the error heatmap, rows = examples, columns = duration or noise level."""
@@ -384,7 +332,7 @@ class FigureResult:
 
 
 def run_figure(figure: str, *, quick: bool = False, jobs: int = 1, seed: int = 0,
-               progress: bool | None = None) -> FigureResult:
+               progress: bool | None = None, scheduler: Any = None) -> FigureResult:
     """Run one of the paper's experiments.
 
     Parameters
@@ -398,6 +346,10 @@ def run_figure(figure: str, *, quick: bool = False, jobs: int = 1, seed: int = 0
         Seeds every draw (see the module docstring).
     progress : bool or None
         Show a progress bar (None: on a terminal only).
+    scheduler : str or distributed.Client, optional
+        Run the cells on a Dask cluster (its scheduler's address, or a client) instead
+        of local processes: see :func:`tem_sim.parallel.sweep`. The rows are bitwise
+        those of a serial run.
 
     Returns
     -------
@@ -426,10 +378,11 @@ def run_figure(figure: str, *, quick: bool = False, jobs: int = 1, seed: int = 0
     bar = Progress(len(tasks), figure, enabled=progress)
     t0 = time.perf_counter()
     try:
-        rows = run_tasks(fn, tasks, jobs, bar)
+        rows = sweep(fn, tasks, jobs=jobs, scheduler=scheduler, progress=bar)
     finally:
         bar.close()
-    res = FigureResult(figure, rows, grid, seed, quick, time.perf_counter() - t0, jobs)
+    res = FigureResult(figure, rows, grid, seed, quick, time.perf_counter() - t0, jobs,
+                       scheduler=scheduler_name(scheduler))
     res.comparison = compare(res)
     return res
 
@@ -506,8 +459,9 @@ def compare(result: FigureResult) -> dict:
 def format_comparison(result: FigureResult, detail: bool = True) -> str:
     """A text table of :func:`compare`'s output (cell by cell when ``detail``)."""
     comp = result.comparison or compare(result)
+    where = f"Dask scheduler {result.scheduler}" if result.scheduler else f"{result.jobs} process(es)"
     lines = [f"{result.figure}: {'quick' if result.quick else 'full'} grid, seed {result.seed}, "
-             f"{result.seconds:.1f} s on {result.jobs} process(es)"]
+             f"{result.seconds:.1f} s on {where}"]
     if detail:
         lines.append(f"  {'cell':34s} {'tem_sim':>10s} {'paper':>10s} {'ours/paper':>11s}  verdict")
         for c in comp["cells"]:
@@ -566,6 +520,7 @@ def write_outputs(result: FigureResult, out: str | os.PathLike, *, figure: bool 
     doc = {"figure": name, "seed": result.seed,
            "seeding": "numpy.random.default_rng(SeedSequence([seed, figure_number, *grid_values]))",
            "quick": result.quick, "grid": result.grid, "seconds": result.seconds, "jobs": result.jobs,
+           "scheduler": result.scheduler,
            "python": platform.python_version(), "numpy": np.__version__,
            "rows": result.rows, "comparison": result.comparison}
     if name == "fig3":
@@ -580,11 +535,57 @@ def write_outputs(result: FigureResult, out: str | os.PathLike, *, figure: bool 
     written.append(p)
     if figure:
         try:
-            from . import plot
-            written.append(plot.save_figure(result, out / f"{name}.png"))
-        except ImportError:
+            written.append(save_figure(result, out / f"{name}.png"))
+        except ImportError:   # no matplotlib
             pass
     return written
+
+
+def save_figure(result: FigureResult, path: str | os.PathLike) -> Path:
+    """Draw a :class:`FigureResult` as the paper does and save it as PNG (needs matplotlib).
+
+    Figures 1 and 2: the error heatmap beside the paper's; Figure 3: the
+    duration curves with the paper's medians.
+
+    Parameters
+    ----------
+    result : FigureResult
+    path : path of the PNG
+
+    Returns
+    -------
+    Path
+    """
+    plt = plot._plt()
+    paper = paper_data(result.figure)
+    if result.figure == "fig3":
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        plot.duration_curves(result.summary(), paper, axes)
+        fig.suptitle("Figure 3: two layers (2-2-4), 2 examples per run")
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+        if result.figure == "fig1":
+            rows, cols, labels = result.grid["examples"], result.grid["duration"], None
+            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)][paper["cols_duration"].index(c)]
+                            for c in cols] for r in rows])
+            xl, title = "duration D", "Figure 1: one layer, 20 -> 5"
+        else:
+            rows, cols, labels = result.grid["examples"], result.grid["noise_level"], result.grid["label"]
+            pe = np.array([[paper["error"][paper["rows_num_examples"].index(r)]
+                            [paper["cols_noise_level"].index(c)] for c in cols] for r in rows])
+            xl, title = "spike-time noise", "Figure 2: one layer, D = 10"
+        ours = result.error_grid()
+        vmax = float(np.nanmax(np.concatenate([ours.ravel(), pe.ravel()])))
+        plot.error_heatmap(ours, rows, cols, axes[0], xlabel=xl, ylabel="examples", title="tem_sim",
+                      col_labels=labels, vmax=vmax)
+        plot.error_heatmap(pe, rows, cols, axes[1], xlabel=xl, ylabel="examples", title="paper",
+                      col_labels=labels, vmax=vmax)
+        fig.suptitle(title)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ._npz import get, read_npz, renamed, scalar
 from ._validation import as_float_array, as_int, as_scalar
 from .exceptions import ValidationError
 
@@ -231,8 +232,29 @@ class SpikeTrains:
     def load(cls, path: str | os.PathLike) -> "SpikeTrains":
         """Read a file written by :meth:`save` (a ``ValidationError`` for anything else: a
         missing, empty or truncated file, a single ``.npy`` array, missing keys, a newer version)."""
-        from .io import _load_spikes, _read
-        return _load_spikes(_read(path), "")
+        return load_spikes(read_npz(path), "")
+
+
+_SPIKE_KEYS = tuple(SpikeTrains([], [], 1).to_dict())
+
+
+def load_spikes(data: dict[str, np.ndarray], prefix: str) -> SpikeTrains:
+    """The spikes stored in an archive's arrays under ``prefix`` (the :meth:`SpikeTrains.to_dict`
+    keys); every failure names the key (``prefix`` + key). Also reads the examples of a
+    :mod:`tem_sim.io` examples file."""
+    for k in _SPIKE_KEYS:
+        get(data, prefix + k, "an array of a tem_sim spike file (the SpikeTrains.save layout)")
+    ver = as_int(prefix + "format_version", data[prefix + "format_version"][()])
+    if ver > NPZ_FORMAT_VERSION:
+        raise ValidationError(prefix + "format_version", ver,
+                              f"<= {NPZ_FORMAT_VERSION} (spikes written by a newer tem_sim)")
+    n = as_int(prefix + "n_neurons", data[prefix + "n_neurons"][()], minimum=0)
+    t0 = scalar(data, prefix + "t_start", "the start of the spike window")
+    t1 = scalar(data, prefix + "t_stop", "the end of the spike window")
+    try:
+        return SpikeTrains(data[prefix + "times"], data[prefix + "indices"], n, t0, t1)
+    except ValidationError as exc:
+        raise renamed(exc, "", prefix) from None
 
 
 def _rebuild(times, indices, n, t_start, t_stop):
