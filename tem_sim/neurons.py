@@ -45,7 +45,8 @@ class Neurons:
     bias : float or array_like, default 0
         Constant added to each neuron's drive.
     v0 : float or array_like, optional
-        Integrator value at ``t = 0``, in ``[-delta, delta)``; default ``-delta``.
+        Integrator value at ``t = 0``, in ``[-delta, delta)`` with the subtractive reset (the
+        TEM), below ``delta`` with a reset value; default ``-delta``, or the reset value.
     tau : float or array_like, default inf
         Leak time constant ``> 0``; ``inf`` is a perfect integrator.
     reset : "subtract" or float or array_like, default "subtract"
@@ -102,15 +103,18 @@ class Neurons:
         if np.any(~(self._t_ref >= 0)):
             raise ValidationError("Neurons.t_ref", self._t_ref[~(self._t_ref >= 0)][0], ">= 0 and finite")
         subtract = np.isnan(self._v_reset)
-        low = np.where(subtract, -self._delta, np.minimum(-self._delta, self._v_reset))
+        # a reset value: v0 anywhere below threshold (LIF networks start from any potential)
+        low = np.where(subtract, -self._delta, -np.inf)
         self._v0 = np.where(subtract, -self._delta, self._v_reset) if v0 is None else self._param("v0", v0)
         # subtract reset (the TEM): v stays in [-delta, delta); a reset value may lie below -delta
         bad = ~((self._v0 >= low) & (self._v0 < self._delta))
         if np.any(bad):
             j = int(np.flatnonzero(bad)[0])
-            lo = "-delta" if subtract[j] else "min(-delta, v_reset)"
+            if subtract[j]:
+                raise ValidationError(f"Neurons.v0[{j}]", float(self._v0[j]),
+                                      f"in [-delta, delta) = [{float(low[j])!r}, {float(self._delta[j])!r})")
             raise ValidationError(f"Neurons.v0[{j}]", float(self._v0[j]),
-                                  f"in [{lo}, delta) = [{float(low[j])!r}, {float(self._delta[j])!r})")
+                                  f"finite and below delta = {float(self._delta[j])!r}")
         for a in (self._kappa, self._delta, self._bias, self._v0, self._tau, self._v_reset, self._t_ref):
             a.setflags(write=False)
 

@@ -438,3 +438,12 @@ def test_lif_networks_match_an_independent_event_reference(seed):
     order = np.lexsort((idx, times))
     np.testing.assert_allclose(out.times, times[order], rtol=1e-9, atol=1e-12)
     assert np.array_equal(out.indices, idx[order])
+
+
+def test_initial_values_below_threshold_with_a_reset_value():
+    # a LIF network starts anywhere below threshold; the TEM's subtractive reset keeps [-delta, delta)
+    assert ts.Neurons(1, reset=-1.0, v0=-10.0).v0[0] == -10.0
+    with pytest.raises(ValueError, match=r"Neurons.v0\[0\].*\[-delta, delta\)"):
+        ts.Neurons(1, v0=-2.0)
+    with pytest.raises(ValueError, match=r"Neurons.v0\[0\].*below delta"):
+        ts.Neurons(1, reset=-1.0, v0=1.0)
