@@ -530,33 +530,49 @@ def _hidden_from_weights(W1: np.ndarray, inputs: list, hidden_neurons: Neurons, 
     return hs
 
 
+def _spike_sensitivity(W1: np.ndarray, hs: list, inputs: list, hidden_neurons: Neurons) -> np.ndarray:
+    """``d s_l / d W1`` of every hidden spike (perfect integrators), shape (n_spikes, W1.size).
+
+    Spike ``k`` of hidden neuron ``i`` solves ``int_0^s (W1[i] . x + b_i) = const``, so
+    ``ds/dW1[i] = -int_0^s x / u_i(s)`` (implicit function theorem).
+    """
+    n_h, n_in = W1.shape
+    rows = []
+    for x, (s, lab) in zip(inputs, hs):
+        X = x.integrate(np.zeros(s.size), s)                  # (n_in, K)
+        u = np.einsum("kn,nk->k", W1[lab], x.sample(s)) + hidden_neurons.bias[lab]
+        R = np.zeros((s.size, n_h, n_in))
+        R[np.arange(s.size), lab] = -(X / u).T
+        rows.append(R.reshape(s.size, n_h * n_in))
+    return np.vstack(rows) if rows else np.zeros((0, n_h * n_in))
+
+
 def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons, kernel: PeriodicLowpass,
                    t_ends: list, opt: Any, rng: np.random.Generator) -> tuple[np.ndarray | None, list | None, dict]:
     """Seeded multi-start search for the hidden spikes when the FRI path gives none.
 
     The hidden layer is known but for ``W1``, so every candidate ``W1`` (a
-    scrambled Sobol sample of ``opt.search_bounds``) gives hidden spikes
+    seeded Latin-hypercube sample of ``opt.search_bounds``) gives hidden spikes
     through the engine; ``W2`` is projected out of the output equations. The
     ``opt.n_local`` best candidates are polished by least squares in ``W1``
     (finite differences: the spike times come from the compiled engine),
     stopping at the first that explains the output spikes to ``1e-9``.
     """
     from scipy.optimize import least_squares
-    from scipy.stats import qmc
 
     n_h, n_in = hidden_neurons.n, inputs[0].n_signals
     lo, hi = opt.search_bounds
     d = n_h * n_in
-    pts = qmc.Sobol(d, scramble=True, seed=rng).random(opt.n_starts)
+    n = opt.n_starts
+    # Latin hypercube: every coordinate visits each of n strata once
+    pts = (np.argsort(rng.random((d, n)), axis=1).T + rng.random((n, d))) / n
     cands = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")          # Sobol balance warning for n not a power of 2
-        for p in pts:
-            W1 = (lo + (hi - lo) * p).reshape(n_h, n_in)
-            hs = _hidden_from_weights(W1, inputs, hidden_neurons, kernel, t_ends)
-            if hs is None or sum(s.size for s, _ in hs) == 0:
-                continue
-            cands.append((float(np.sum(eqs.solve(hs, n_h)[0] ** 2)), W1))
+    for p in pts:
+        W1 = (lo + (hi - lo) * p).reshape(n_h, n_in)
+        hs = _hidden_from_weights(W1, inputs, hidden_neurons, kernel, t_ends)
+        if hs is None or sum(s.size for s, _ in hs) == 0:
+            continue
+        cands.append((float(np.sum(eqs.solve(hs, n_h)[0] ** 2)), W1))
     info: dict[str, Any] = {"n_starts": int(opt.n_starts), "n_valid": len(cands), "local": []}
     if not cands:
         return None, None, info
@@ -569,9 +585,17 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
             return np.full(int(eqs.n_rows.sum()), 1e6)
         return eqs.solve(hs, n_h)[0]
 
+    def jac(w: np.ndarray) -> np.ndarray:
+        W1 = w.reshape(n_h, n_in)
+        hs = _hidden_from_weights(W1, inputs, hidden_neurons, kernel, t_ends)
+        if hs is None:
+            return np.zeros((int(eqs.n_rows.sum()), d))
+        return eqs.solve(hs, n_h, jacobian=True)[2] @ _spike_sensitivity(W1, hs, inputs, hidden_neurons)
+
+    analytic = not np.any(hidden_neurons.is_leaky)
     for _, W1 in cands[:opt.n_local]:
-        sol = least_squares(resid, W1.ravel(), diff_step=1e-7, xtol=1e-15, ftol=1e-15, gtol=1e-15,
-                            max_nfev=20 * (d + 1))
+        sol = least_squares(resid, W1.ravel(), jac=jac if analytic else "2-point", diff_step=1e-7,
+                            xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=10 * (d + 1))
         rel = eqs.relative(sol.fun)
         info["local"].append({"relative_residual": rel, "nfev": int(sol.nfev)})
         if best is None or rel < best[0]:
@@ -1001,29 +1025,34 @@ def _w2_residual(hidden: list, used: list, W2: np.ndarray, Ys: list, per_ex: lis
 def _layer1(inputs: list, hidden: list, used: list, hidden_neurons: Neurons, opt: Any,
             hidden_cov: np.ndarray | None) -> tuple[np.ndarray, list, np.ndarray | None]:
     """Train ``W1`` from the recovered hidden spikes (the one-layer trainer); its standard errors from
-    the hidden-spike covariance of the joint fit, propagated by finite differences of the trainer."""
+    the hidden-spike covariance of the joint fit, propagated through the least-squares solution of
+    the hidden spike equations (finite differences in every hidden spike time)."""
+    from .constraints import layer_rows
     from .training import fit_layer
 
     ex = [(inputs[e], hidden[e]) for e in used]
     fit1 = fit_layer(ex, hidden_neurons, **opt.fit_options)
     W1 = np.asarray(fit1.weights, dtype=float).copy()
-    std = None
-    if hidden_cov is not None and np.all(np.isfinite(hidden_cov)) and np.all(np.isfinite(W1)):
-        times = [(hidden[e].times.copy(), hidden[e].indices.copy()) for e in used]
-        n_s = sum(t.size for t, _ in times)
-        G = np.zeros((W1.size, n_s))
-        h = 1e-6 * opt.T
-        col = 0
-        for q, (t, lab) in enumerate(times):
-            for k in range(t.size):
-                tp = t.copy()
-                tp[k] += h
-                exq = list(ex)
-                exq[q] = (inputs[used[q]], SpikeTrains(tp, lab, opt.n_hidden, 0.0, float(tp.max())))
-                Wp = np.asarray(fit_layer(exq, hidden_neurons, **opt.fit_options).weights, dtype=float)
-                G[:, col] = (Wp - W1).ravel() / h
-                col += 1
-        std = np.sqrt(np.maximum(np.diag(G @ hidden_cov @ G.T), 0.0)).reshape(W1.shape)
+    if hidden_cov is None or not np.all(np.isfinite(hidden_cov)) or not np.all(np.isfinite(W1)):
+        return W1, list(fit1.info), None
+
+    def lstsq(examples: list) -> np.ndarray:
+        return np.vstack([np.linalg.lstsq(np.asarray(nr.A), nr.r, rcond=None)[0]
+                          for nr in layer_rows(examples, hidden_neurons)])
+
+    base = lstsq(ex)
+    G = np.zeros((W1.size, hidden_cov.shape[0]))
+    h, col = 1e-7 * opt.T, 0
+    for q, e in enumerate(used):
+        t, lab = hidden[e].times, hidden[e].indices
+        for k in range(t.size):
+            tp = t.copy()
+            tp[k] += h
+            exq = list(ex)
+            exq[q] = (inputs[e], SpikeTrains(tp, lab, opt.n_hidden, 0.0, float(tp.max())))
+            G[:, col] = (lstsq(exq) - base).ravel() / h
+            col += 1
+    std = np.sqrt(np.maximum(np.diag(G @ hidden_cov @ G.T), 0.0)).reshape(W1.shape)
     return W1, list(fit1.info), std
 
 
@@ -1078,7 +1107,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         (hidden spike times, ``W2``).
     search : bool, default True
         When the FRI path fails or its joint fit does not explain the output
-        spikes, search: ``n_starts`` seeded Sobol candidates of ``W1`` in
+        spikes, search: ``n_starts`` seeded Latin-hypercube candidates of ``W1`` in
         ``search_bounds`` (default ``+-2 max|b| / sum_i rms(x_i)``) give hidden
         spikes through the known hidden layer; the ``n_local`` best are
         polished, then the joint fit runs from the best.
