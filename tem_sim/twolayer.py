@@ -51,7 +51,7 @@ from .signals import FourierSignals
 from .spikes import SpikeTrains
 
 __all__ = ["fit_two_layer", "TwoLayerResult", "TwoLayerReport", "Alignment", "align_to_truth",
-           "simulate_two_layer", "hidden_drive"]
+           "simulate_two_layer", "hidden_drive", "cramer_rao_bound"]
 
 
 # ------------------------------------------------------------------ results
@@ -99,7 +99,8 @@ class TwoLayerReport:
     joint_info : dict
         The joint fit: ``relative_residual``, ``jacobian_rank`` against
         ``n_unknowns`` (hidden spike times and ``W2``) and ``n_equations``,
-        ``identifiable``, ``condition``, ``noise_level`` (relative jitter level
+        ``identifiable`` (full rank and more equations than unknowns: an exactly
+        determined system cannot tell a wrong solution from the right one), ``condition``, ``noise_level`` (relative jitter level
         estimated from the weighted residual), ``cost_before``, ``cost_after``,
         ``nfev``, ``examples`` used, ``W2_covariance`` and
         ``hidden_covariance`` (``noise_level^2 (J^T J)^-1``).
@@ -556,7 +557,7 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
     through the engine; ``W2`` is projected out of the output equations. The
     ``opt.n_local`` best candidates are polished by least squares in ``W1``
     (finite differences: the spike times come from the compiled engine),
-    stopping at the first that explains the output spikes to ``1e-9``.
+    stopping at the first that explains the output spikes to ``opt.search_tol`` (relative).
     """
     from scipy.optimize import least_squares
 
@@ -600,7 +601,7 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
         info["local"].append({"relative_residual": rel, "nfev": int(sol.nfev)})
         if best is None or rel < best[0]:
             best = (rel, sol.x.reshape(n_h, n_in))
-        if rel < 1e-9:
+        if rel < opt.search_tol:
             break
     info["relative_residual"] = best[0]
     return best[1], _hidden_from_weights(best[1], inputs, hidden_neurons, kernel, t_ends), info
@@ -648,7 +649,7 @@ def _joint_refine(eqs: _OutputEquations, hs: list, n_h: int, T: float) -> tuple[
     info.update(cost_after=float(np.sum(res ** 2)), nfev=nfev, relative_residual=eqs.relative(res),
                 jacobian_rank=rank, n_unknowns=int(n_unknowns), n_equations=int(J.shape[0]),
                 condition=float(sv[0] / sv[-1]) if sv.size and sv[-1] > 0 else float("inf"),
-                noise_level=sigma, identifiable=bool(rank == n_unknowns),
+                noise_level=sigma, identifiable=bool(rank == n_unknowns and dof > 0),
                 W2_covariance=cov[n_s:, n_s:], hidden_covariance=cov[:n_s, :n_s])
     # spikes in time order per example (the order of SpikeTrains), the covariance permuted alike
     out, perm, off = [], [], 0
@@ -727,6 +728,7 @@ def _check_arguments(inputs: Any, output_spikes: Any, hidden_neurons: Any, outpu
     opt.kmeans_iter = as_int("kmeans_iter", o["kmeans_iter"], minimum=1)
     opt.n_starts = as_int("n_starts", o["n_starts"], minimum=1)
     opt.n_local = as_int("n_local", o["n_local"], minimum=1)
+    opt.search_tol = as_scalar("search_tol", o["search_tol"], positive=True)
     opt.search_bounds = _search_bounds(o["search_bounds"], inputs, hidden_neurons)
     opt.rng = rng_from_seed(o["seed"])
     # the report carries the identifiability diagnostics: the inner solvers stay quiet by default
@@ -1064,7 +1066,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                   spurious_tol: float = 0.1, n_restarts: int = 10, kmeans_iter: int = 50,
                   min_separation: float = 5.0, outlier_tol: float = 0.25, refit_w2: bool = True,
                   max_output_residual: float = 0.05, joint: bool = True, search: bool = True,
-                  n_starts: int = 64, n_local: int = 4, search_bounds: tuple[float, float] | None = None,
+                  n_starts: int = 64, n_local: int = 8, search_tol: float = 1e-4, search_bounds: tuple[float, float] | None = None,
                   row_weights: str | None = "jitter", decode_options: dict | None = None,
                   fit_options: dict | None = None, warn: bool = True) -> TwoLayerResult:
     """Learn both layers of a two-layer TEM network from its inputs and output spikes.
@@ -1113,6 +1115,10 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         polished, then the joint fit runs from the best.
     n_starts, n_local, search_bounds
         See ``search``.
+    search_tol : float, default 1e-4
+        A polished start whose relative residual in the weighted output
+        equations is below this ends the search (exact spikes reach about
+        1e-15, a relative jitter of 1e-4 about 5e-6; wrong basins 1e-3 or more).
     row_weights : {"jitter", None}, default "jitter"
         Weights of the joint fit's output equations: ``"jitter"`` is the
         efficient one-layer estimator's (running sums, ``1 / |u|``, scaled by
@@ -1153,7 +1159,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                            refine_locations=refine_locations, spurious_tol=spurious_tol,
                            n_restarts=n_restarts, kmeans_iter=kmeans_iter, min_separation=min_separation,
                            outlier_tol=outlier_tol, refit_w2=refit_w2, max_output_residual=max_output_residual,
-                           joint=joint, search=search, n_starts=n_starts, n_local=n_local,
+                           joint=joint, search=search, n_starts=n_starts, n_local=n_local, search_tol=search_tol,
                            search_bounds=search_bounds, row_weights=row_weights,
                            decode_options=decode_options, fit_options=fit_options)
     inputs, output_spikes = list(inputs), list(output_spikes)
@@ -1201,8 +1207,9 @@ def _joint_reason(info: dict, start: str) -> str:
         return f"the joint fit from {start} is inconsistent with the hidden layer: {info['hidden_layer_check']}"
     if not info["identifiable"]:
         return (f"the joint problem from {start} is not identifiable: Jacobian rank {info['jacobian_rank']} "
-                f"< {info['n_unknowns']} unknowns (hidden spike times and W2) from {info['n_equations']} "
-                f"output spike equations; more output spikes (duration) or examples are needed")
+                f"for {info['n_unknowns']} unknowns (hidden spike times and W2) from {info['n_equations']} "
+                f"output spike equations (full rank and at least one equation to spare are needed); more "
+                f"output spikes (duration) or examples are needed")
     return (f"the joint fit from {start} does not explain the output spikes (relative residual "
             f"{info['relative_residual']:.3g}): wrong model order, unresolved hidden spikes, or too much "
             f"spike-time noise")
@@ -1268,6 +1275,89 @@ def _final_layers(inputs: list, output_spikes: list, hidden_neurons: Neurons, ou
         return finish(W1, W2, "some rows of W2 could not be estimated (output neurons never decoded and "
                       "not identifiable in the refit)")
     return finish(W1, W2, "", W1_std, W2_std)
+
+
+def cramer_rao_bound(hidden_spikes: Sequence[SpikeTrains], W2: Any, output_spikes: Sequence[SpikeTrains],
+                     output_neurons: Neurons, kernel: PeriodicLowpass, level: float) -> dict:
+    """Cramer-Rao bound of the hidden spike times and ``W2`` under the paper's spike-time jitter.
+
+    Every output spike time of neuron ``j`` in example ``e`` carries independent
+    Gaussian noise of standard deviation ``level * ||diff t|| / len(diff t)``
+    (the paper's model). Output spike ``k`` solves ``int_0^{t_k} u_j = c_k``,
+    so ``dt_k/dtheta = -(dg_k/dtheta) / u_j(t_k)`` and the Fisher information of
+    ``theta = (hidden spike times, W2)`` is ``J^T J / level^2`` with ``J`` the
+    Jacobian of the jitter-weighted equations of :func:`fit_two_layer`,
+    evaluated at the truth; the bound is its inverse. The hidden spikes are
+    free parameters here (the model :func:`fit_two_layer` fits jointly).
+
+    Parameters
+    ----------
+    hidden_spikes : sequence of SpikeTrains
+        The true hidden spikes of every example (those the kernel uses).
+    W2 : array_like, shape (n_out, n_hidden)
+    output_spikes : sequence of SpikeTrains
+        The noise-free output spikes.
+    output_neurons : Neurons
+        Perfect integrators.
+    kernel : PeriodicLowpass
+    level : float
+        Relative jitter level.
+
+    Returns
+    -------
+    dict
+        ``W2_covariance`` (``(n_out n_hidden)^2``, ``W2`` row by row),
+        ``W2_std`` (n_out, n_hidden), ``W2_rms`` (square root of the trace: the
+        bound on the RMS Frobenius error of ``W2``), ``hidden_covariance``,
+        ``rank`` and ``n_unknowns`` of ``J``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tem_sim import FourierSignals, Neurons, PeriodicLowpass
+    >>> from tem_sim.twolayer import simulate_two_layer, cramer_rao_bound
+    >>> rng = np.random.default_rng(1)
+    >>> W1, W2 = rng.random((2, 2)), rng.random((4, 2))
+    >>> hid, out, k = Neurons(2, kappa=10.0, bias=10.0), Neurons(4, bias=1.0), PeriodicLowpass(10.0, 7, first=4)
+    >>> sims = [simulate_two_layer(FourierSignals.random_paper(2, 10, 10.0, seed=rng), W1, W2, hid, out, k, 30.0)
+    ...         for _ in range(2)]
+    >>> crb = cramer_rao_bound([h for h, _ in sims], W2, [o for _, o in sims], out, k, 1e-4)
+    >>> crb["rank"] == crb["n_unknowns"], bool(1e-6 < crb["W2_rms"] < 1e-2)
+    (True, True)
+    """
+    hidden_spikes, output_spikes = list(hidden_spikes), list(output_spikes)
+    if not isinstance(kernel, PeriodicLowpass):
+        raise ValidationError("kernel", kernel, "a PeriodicLowpass kernel")
+    if not isinstance(output_neurons, Neurons) or np.any(output_neurons.is_leaky):
+        raise ValidationError("output_neurons", output_neurons, "perfect (non-leaky) Neurons")
+    if len(hidden_spikes) != len(output_spikes) or not hidden_spikes:
+        raise ValidationError("hidden_spikes", f"{len(hidden_spikes)} examples",
+                              f"one SpikeTrains per example of output_spikes ({len(output_spikes)})")
+    for name, seq in (("hidden_spikes", hidden_spikes), ("output_spikes", output_spikes)):
+        for e, st in enumerate(seq):
+            if not isinstance(st, SpikeTrains):
+                raise ValidationError(f"{name}[{e}]", type(st).__name__, "a SpikeTrains")
+    n_h = hidden_spikes[0].n_neurons
+    W2 = as_float_array("W2", W2, ndim=2, shape=(output_neurons.n, n_h))
+    level = as_scalar("level", level, positive=True)
+    eqs = _OutputEquations(output_spikes, output_neurons, kernel.period, kernel.n_harmonics, "jitter")
+    first = kernel.first
+    hs = []
+    for st in hidden_spikes:
+        st = st if first is None else st.first(first)
+        hs.append((st.times.copy(), st.indices.copy()))
+    eqs.reweight(hs, W2, n_h)
+    J = eqs.fisher(hs, n_h)[0]
+    # the Jacobian's W2 columns are evaluated at the projected W2; at the truth (exact spikes) they agree
+    sv = np.linalg.svd(J, compute_uv=False)
+    rank = int(np.count_nonzero(sv > 1e-10 * sv[0])) if sv.size else 0
+    Jinv = np.linalg.pinv(J)
+    cov = level ** 2 * (Jinv @ Jinv.T)
+    n_s = sum(s.size for s, _ in hs)
+    c2 = cov[n_s:, n_s:]
+    return {"W2_covariance": c2, "W2_std": np.sqrt(np.diag(c2)).reshape(W2.shape),
+            "W2_rms": float(np.sqrt(np.trace(c2))), "hidden_covariance": cov[:n_s, :n_s],
+            "rank": rank, "n_unknowns": int(J.shape[1])}
 
 
 def align_to_truth(result: TwoLayerResult | tuple[Any, Any], W1_true: Any, W2_true: Any) -> Alignment:
