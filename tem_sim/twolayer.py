@@ -51,7 +51,7 @@ from .signals import FourierSignals
 from .spikes import SpikeTrains
 
 __all__ = ["fit_two_layer", "TwoLayerResult", "TwoLayerReport", "Alignment", "align_to_truth",
-           "simulate_two_layer", "hidden_drive", "cramer_rao_bound"]
+           "simulate_two_layer", "hidden_drive", "cramer_rao_bound", "recover_hidden", "HiddenRecovery"]
 
 
 # ------------------------------------------------------------------ results
@@ -673,23 +673,39 @@ def _neuron_ok(info: Any) -> bool:
 def _check_arguments(inputs: Any, output_spikes: Any, hidden_neurons: Any, output_neurons: Any,
                      n_hidden: Any, kernel: Any, **o: Any) -> SimpleNamespace:
     """Validate every argument of :func:`fit_two_layer` before any work; the options as a namespace."""
-    inputs, output_spikes = list(inputs), list(output_spikes)
+    inputs = list(inputs)
     if not inputs:
         raise ValidationError("inputs", inputs, "a non-empty sequence of FourierSignals")
-    if len(output_spikes) != len(inputs):
-        raise ValidationError("output_spikes", f"{len(output_spikes)} examples",
+    if len(list(output_spikes)) != len(inputs):
+        raise ValidationError("output_spikes", f"{len(list(output_spikes))} examples",
                               f"one SpikeTrains per example ({len(inputs)})")
     for e, x in enumerate(inputs):
         if not isinstance(x, FourierSignals):
             raise ValidationError(f"inputs[{e}]", type(x).__name__, "a FourierSignals bank")
         if x.n_signals != inputs[0].n_signals:
             raise ValidationError(f"inputs[{e}]", f"{x.n_signals} signals", f"{inputs[0].n_signals} like inputs[0]")
-    for name, nrn in (("hidden_neurons", hidden_neurons), ("output_neurons", output_neurons)):
-        if not isinstance(nrn, Neurons):
-            raise ValidationError(name, type(nrn).__name__, "a Neurons instance")
+    if not isinstance(hidden_neurons, Neurons):
+        raise ValidationError("hidden_neurons", type(hidden_neurons).__name__, "a Neurons instance")
+    opt = _check_output_side(output_spikes, output_neurons, n_hidden, kernel, **o)
+    if hidden_neurons.n != opt.n_hidden:
+        raise ValidationError("hidden_neurons", f"{hidden_neurons.n} neurons", f"n_hidden = {opt.n_hidden} neurons")
+    opt.n_starts = as_int("n_starts", o["n_starts"], minimum=1)
+    opt.n_local = as_int("n_local", o["n_local"], minimum=1)
+    opt.search_tol = as_scalar("search_tol", o["search_tol"], positive=True)
+    opt.search_bounds = _search_bounds(o["search_bounds"], inputs, hidden_neurons)
+    opt.n_in = inputs[0].n_signals
+    return opt
+
+
+def _check_output_side(output_spikes: Any, output_neurons: Any, n_hidden: Any, kernel: Any,
+                       **o: Any) -> SimpleNamespace:
+    """Validate the output side (spikes, neurons, kernel, FRI, clustering and joint-fit options)."""
+    output_spikes = list(output_spikes)
+    if not output_spikes:
+        raise ValidationError("output_spikes", output_spikes, "a non-empty sequence of SpikeTrains")
+    if not isinstance(output_neurons, Neurons):
+        raise ValidationError("output_neurons", type(output_neurons).__name__, "a Neurons instance")
     n_hidden = as_int("n_hidden", n_hidden, minimum=1)
-    if hidden_neurons.n != n_hidden:
-        raise ValidationError("hidden_neurons", f"{hidden_neurons.n} neurons", f"n_hidden = {n_hidden} neurons")
     for e, st in enumerate(output_spikes):
         if not isinstance(st, SpikeTrains):
             raise ValidationError(f"output_spikes[{e}]", type(st).__name__, "a SpikeTrains")
@@ -705,7 +721,7 @@ def _check_arguments(inputs: Any, output_spikes: Any, hidden_neurons: Any, outpu
     if o["row_weights"] == "jitter" and np.any(output_neurons.is_leaky):
         raise ValidationError("row_weights", o["row_weights"], "None for leaky output neurons ('jitter' "
                               "re-anchors the equations at t = 0, which needs perfect integrators)")
-    n_ex = len(inputs)
+    n_ex = len(output_spikes)
     nd = o["n_diracs"]
     if nd is None:
         orders: list[int | None] = [None] * n_ex
@@ -726,16 +742,12 @@ def _check_arguments(inputs: Any, output_spikes: Any, hidden_neurons: Any, outpu
     opt.max_output_residual = as_scalar("max_output_residual", o["max_output_residual"], positive=True)
     opt.n_restarts = as_int("n_restarts", o["n_restarts"], minimum=1)
     opt.kmeans_iter = as_int("kmeans_iter", o["kmeans_iter"], minimum=1)
-    opt.n_starts = as_int("n_starts", o["n_starts"], minimum=1)
-    opt.n_local = as_int("n_local", o["n_local"], minimum=1)
-    opt.search_tol = as_scalar("search_tol", o["search_tol"], positive=True)
-    opt.search_bounds = _search_bounds(o["search_bounds"], inputs, hidden_neurons)
     opt.rng = rng_from_seed(o["seed"])
     # the report carries the identifiability diagnostics: the inner solvers stay quiet by default
-    opt.decode_options = {"warn": False, **(o["decode_options"] or {})}
-    opt.fit_options = {"warn": False, **(o["fit_options"] or {})}
+    opt.decode_options = {"warn": False, **(o.get("decode_options") or {})}
+    opt.fit_options = {"warn": False, **(o.get("fit_options") or {})}
     opt.T, opt.M = kernel.period, kernel.n_harmonics
-    opt.n_out, opt.n_in = output_neurons.n, inputs[0].n_signals
+    opt.n_out = output_neurons.n
     opt.t_ends = [float(st.t_stop) for st in output_spikes]
     return opt
 
@@ -1275,6 +1287,127 @@ def _final_layers(inputs: list, output_spikes: list, hidden_neurons: Neurons, ou
         return finish(W1, W2, "some rows of W2 could not be estimated (output neurons never decoded and "
                       "not identifiable in the refit)")
     return finish(W1, W2, "", W1_std, W2_std)
+
+
+@dataclass
+class HiddenRecovery:
+    """Hidden spikes and output weights recovered by :func:`recover_hidden` (no model of the hidden
+    layer's inputs).
+
+    Attributes
+    ----------
+    hidden_spikes : list of SpikeTrains or None
+        Per example (None where they were not recovered); hidden neurons in an arbitrary order.
+    W : ndarray, shape (n_out, n_hidden)
+        The output layer's weights (NaN where unavailable).
+    W_std : ndarray or None
+        Their standard errors from the joint fit.
+    report : TwoLayerReport
+        FRI, clustering and joint-fit diagnostics (``W1``-related fields unused).
+    """
+
+    hidden_spikes: list
+    W: np.ndarray
+    W_std: np.ndarray | None
+    report: TwoLayerReport
+
+    @property
+    def success(self) -> bool:
+        """Shortcut for ``report.success``."""
+        return self.report.success
+
+
+def recover_hidden(output_spikes: Sequence[SpikeTrains], output_neurons: Neurons, n_hidden: int,
+                   kernel: PeriodicLowpass, *, seed: Any, method: str = "esprit",
+                   n_diracs: int | Sequence[int] | None = None, max_diracs: int | None = None,
+                   joint: bool = True, row_weights: str | None = "jitter", max_output_residual: float = 0.05,
+                   decode_options: dict | None = None, warn: bool = True) -> HiddenRecovery:
+    """Hidden spikes and output weights from output spikes alone: FRI, clustering, joint fit.
+
+    The top stage of :func:`fit_two_layer` when nothing is known about what
+    drives the hidden layer (the upper layers of a deeper network): decode every
+    output drive, locate the pooled hidden spikes by joint FRI, cluster their
+    amplitude vectors into ``n_hidden`` neurons, then (``joint``) fit all hidden
+    spike times and ``W`` jointly to every output spike equation. Without a
+    model of the hidden layer there is no multi-start search: every example
+    needs about ``2M+1`` output spikes per neuron. The clustering and FRI
+    options are :func:`fit_two_layer`'s defaults.
+
+    Parameters
+    ----------
+    output_spikes : sequence of SpikeTrains
+    output_neurons : Neurons
+    n_hidden : int
+    kernel : PeriodicLowpass
+    seed : int, SeedSequence or Generator
+    method, n_diracs, max_diracs, joint, row_weights, max_output_residual, decode_options, warn
+        As in :func:`fit_two_layer`.
+
+    Returns
+    -------
+    HiddenRecovery
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from tem_sim import FourierSignals, Neurons, PeriodicLowpass
+    >>> from tem_sim.twolayer import simulate_two_layer, recover_hidden
+    >>> rng = np.random.default_rng(1)
+    >>> W1, W2 = rng.random((2, 2)), rng.random((4, 2))
+    >>> hid, out, k = Neurons(2, kappa=10.0, bias=10.0), Neurons(4, bias=1.0), PeriodicLowpass(10.0, 7, first=4)
+    >>> outs = [simulate_two_layer(FourierSignals.random_paper(2, 10, 10.0, seed=rng), W1, W2, hid, out, k, 36.0)[1]
+    ...         for _ in range(2)]
+    >>> rec = recover_hidden(outs, out, 2, k, seed=0)
+    >>> rec.success, [h.count for h in rec.hidden_spikes]
+    (True, [8, 8])
+    """
+    t_all = time.perf_counter()
+    opt = _check_output_side(output_spikes, output_neurons, n_hidden, kernel, seed=seed, method=method,
+                             n_diracs=n_diracs, max_diracs=max_diracs, rtol=None, refine_locations=True,
+                             spurious_tol=0.1, n_restarts=10, kmeans_iter=50, min_separation=5.0,
+                             outlier_tol=0.25, max_output_residual=max_output_residual, row_weights=row_weights,
+                             decode_options=decode_options)
+    output_spikes = list(output_spikes)
+    report = TwoLayerReport()
+    n_ex = len(output_spikes)
+    nan = np.full((opt.n_out, opt.n_hidden), np.nan)
+
+    def finish(hidden, W, reason="", W_std=None):
+        if reason:
+            report.success, report.reason = False, reason
+            if warn:
+                warnings.warn(f"recover_hidden: {reason}", IdentifiabilityWarning, stacklevel=3)
+        report.timings["total"] = time.perf_counter() - t_all
+        return HiddenRecovery(hidden, W, W_std, report)
+
+    per_ex, fri_out, _ = _fri_stage([None] * n_ex, output_spikes, output_neurons, opt, report)
+    good = [e for e in range(n_ex) if per_ex[e]["success"]]
+    if not good:
+        return finish([None] * n_ex, nan, "no example gave its hidden spikes: " + "; ".join(
+            f"example {e}: {r['reason']}" for e, r in enumerate(per_ex)))
+    try:
+        hidden, W, late = _cluster_stage(per_ex, fri_out, good, opt, report)
+    except _Failure as exc:
+        return finish([None] * n_ex, nan, str(exc))
+    used = [e for e, h in enumerate(hidden) if h is not None]
+    report.stage, W_std = "fri", None
+    if joint:
+        eqs = _OutputEquations([output_spikes[e] for e in used], output_neurons, opt.T, opt.M, opt.row_weights)
+        hs, W, info = _joint_refine(eqs, [(hidden[e].times, hidden[e].indices) for e in used], opt.n_hidden, opt.T)
+        report.stage, report.joint_info = "fri+joint", info
+        for e, (s, lab) in zip(used, hs):
+            hidden[e] = SpikeTrains(s, lab, opt.n_hidden, 0.0, float(max(s.max(initial=0.0), 0.0)))
+        if not info["identifiable"]:
+            return finish(hidden, W, _joint_reason(info, "the FRI start"))
+        if np.all(np.isfinite(info["W2_covariance"])):
+            W_std = np.sqrt(np.maximum(np.diag(info["W2_covariance"]), 0.0)).reshape(W.shape)
+    report.output_residual = res = _output_residuals(hidden, used, W, output_spikes, output_neurons, opt)
+    if late:
+        return finish(hidden, W, late)
+    if np.nanmax(res) > opt.max_output_residual:
+        return finish(hidden, W, f"the recovered hidden spikes do not explain the output spikes (relative "
+                      f"residual {np.nanmax(res):.3g} > max_output_residual = {opt.max_output_residual:g})")
+    return finish(hidden, W, "", W_std)
 
 
 def cramer_rao_bound(hidden_spikes: Sequence[SpikeTrains], W2: Any, output_spikes: Sequence[SpikeTrains],
