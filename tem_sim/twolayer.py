@@ -3,31 +3,41 @@
 A network ``x`` (analog, ``n_in``) -> hidden TEM layer (``W1``) -> hidden
 spikes -> periodic lowpass kernel ``(T, M)`` -> output TEM layer (``W2``) ->
 output spikes is trained from ``x`` and the output spikes alone (section 6 of
-the mathematics reference, K. Adam, ICASSP 2022). :func:`fit_two_layer`
-decodes every output neuron's drive in every example
-(:func:`tem_sim.decoding.decode_drive`); the drives share the pooled hidden
-spikes as Diracs, so joint FRI (:func:`tem_sim.fri.fri_recover`) gives their
-locations; the amplitude vector of every Dirac is one column of ``W2``
-(spikes are all-or-none), so after dropping near-zero (spurious) vectors,
-k-means (``scipy.cluster.vq.kmeans2``, seeded restarts) groups them into
-``n_hidden`` neurons: centroids estimate ``W2`` and labels give the hidden
-spike trains; ``W2`` is then refitted from all output spikes and ``W1``
-trained from the recovered hidden spikes with the one-layer trainer
-(:func:`tem_sim.training.fit_layer`). The answer is defined up to a
-permutation of the hidden neurons (:func:`align_to_truth`). **Limits.** Per
-example, ``K`` pooled hidden spikes in one period need ``2M+1 >= K+1`` and
-``J (2M+1-K) >= K`` with ``J`` decodable output neurons (the paper: K = 8,
-M = 7, J = 4); decoding a drive of ``2M+1`` real unknowns needs at least
-``2M+1`` output spikes of that neuron per example (``D >= 28`` in the paper's
-setting); the recovered hidden spikes are locations modulo ``T``, so the
-hidden spikes used must lie in one period ``[0, T)``; two hidden spikes closer
-than a fraction of the resolution ``T/(2M+1)`` are ill-conditioned (their
-error grows roughly like the inverse square of the separation) and
-coincident spikes of different hidden neurons merge into one Dirac whose
-amplitude is a sum of columns (it is then dropped as an outlier or fails the
-cluster check); hidden neurons need distinct columns of ``W2``. Failures are
-reported in :class:`TwoLayerReport` (flag and reason, plus an
-:class:`~tem_sim.exceptions.IdentifiabilityWarning`), never as obscure errors.
+the mathematics reference, K. Adam, ICASSP 2022). :func:`fit_two_layer` runs
+named steps. **FRI path** (fast first stage): decode every output neuron's
+drive (:func:`tem_sim.decoding.decode_drive`); the drives share the pooled
+hidden spikes as Diracs, so joint FRI (:func:`tem_sim.fri.fri_recover`) gives
+their locations; every Dirac's amplitude vector is a column of ``W2`` (spikes
+are all-or-none), so k-means groups them into ``n_hidden`` neurons.
+**Search** (where FRI fails, e.g. too few output spikes to decode a drive):
+the hidden layer is known but for ``W1``, so seeded Latin-hypercube candidates
+of ``W1`` give candidate hidden spikes through the engine; the best are
+polished by least squares in ``W1`` with the analytic spike-time sensitivity.
+**Joint fit**: from either start, the hidden spike times of all examples and
+``W2`` are fitted jointly to every output spike equation -- variable
+projection (``W2`` is linear given the hidden spikes), Kaufman's analytic
+Jacobian, rows re-anchored at ``t = 0`` and weighted ``1 / |u|`` as in the
+efficient one-layer estimator, so that it is the maximum-likelihood fit under
+the paper's spike-time jitter (within a few percent of the Cramer-Rao bound,
+:func:`cramer_rao_bound`). It is identifiable when the Jacobian in (hidden
+spike times, ``W2``) has full rank with equations to spare; its inverse gives
+the error bars of ``W2`` and, propagated, of ``W1``, which the one-layer
+trainer (:func:`tem_sim.training.fit_layer`) learns from the hidden spikes.
+The hidden spikes must also be reproduced by the hidden layer with that
+``W1`` (a check that rejects merged or mislabelled spikes). The answer is
+defined up to a permutation of the hidden neurons (:func:`align_to_truth`).
+:func:`recover_hidden` is the output side alone (no model of the hidden
+layer's inputs: FRI path and joint fit), the top stage of deeper networks
+(:mod:`tem_sim.threelayer`). **Limits.** The FRI path needs, per example,
+``2M+1 >= K+1`` and ``r (2M+1-K) >= K`` (``K`` pooled hidden spikes, ``r``
+independent output drives) and about ``2M+1`` output spikes per neuron (``D >=
+24`` in the paper's setting); the joint fit needs only more output spike
+equations than unknowns (pooled hidden spike times plus ``n_out n_hidden``),
+over all examples (the paper's setting: from ``D`` of about 6). The hidden
+spikes used must lie in one period ``[0, T)``; hidden neurons need distinct
+columns of ``W2``. Failures are reported in :class:`TwoLayerReport` (flag and
+reason, plus an :class:`~tem_sim.exceptions.IdentifiabilityWarning`), never
+as obscure errors.
 """
 from __future__ import annotations
 
