@@ -104,3 +104,20 @@ def test_fig3_frontier_and_both_methods_in_the_summary():
     res.comparison = compare(res)
     text = format_comparison(res)
     assert "frontier" in text and "joint 12, FRI only 16" in text and "from D = 28" in text
+
+
+def test_fig3_plot_shows_both_methods(tmp_path):
+    pytest.importorskip("matplotlib")
+    from tem_sim import plot
+    rows = [{"duration": D, "run": r, "success": True, "fri_success": D >= 24,
+             **{k: 1e-13 for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")},
+             **{f"fri_{k}": (1e-12 if D >= 24 else np.nan) for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")}}
+            for D in (16, 24, 30) for r in range(2)]
+    res = FigureResult("fig3", rows, {"duration": [16, 24, 30], "runs": 2}, 0, True, 0.0, 1)
+    axes = plot.duration_curves(res.summary(), paper_data("fig3"))
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
+    assert any("FRI only" in t for t in labels[1]) and any("paper" in t for t in labels[1])
+    succ = axes[2].get_lines()
+    assert [list(line.get_ydata()) for line in succ[:2]] == [[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    png = plot.save_figure(res, tmp_path / "fig3.png")
+    assert png.stat().st_size > 1000
