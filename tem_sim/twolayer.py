@@ -109,9 +109,10 @@ class TwoLayerReport:
     joint_info : dict
         The joint fit: ``relative_residual``, ``jacobian_rank`` against
         ``n_unknowns`` (hidden spike times and ``W2``) and ``n_equations``,
-        ``identifiable`` (full rank and more equations than unknowns: an exactly
-        determined system cannot tell a wrong solution from the right one), ``condition``, ``noise_level`` (relative jitter level
-        estimated from the weighted residual), ``cost_before``, ``cost_after``,
+        ``identifiable`` (full rank and more equations than unknowns: an
+        exactly determined system cannot tell a wrong solution from the right
+        one), ``condition``, ``noise_level`` (relative jitter level estimated
+        from the weighted residual), ``cost_before``, ``cost_after``,
         ``nfev``, ``examples`` used, ``W2_covariance`` and
         ``hidden_covariance`` (``noise_level^2 (J^T J)^-1``).
     search_info : dict
@@ -870,7 +871,8 @@ def _cluster_stage(per_ex: list, fri_out: list, good: list, opt: Any, report: Tw
     # drop outliers (merged / spurious Diracs) and recompute the centroids
     dist = np.linalg.norm(X - cent[lab], axis=1)
     cd = np.linalg.norm(cent[:, None] - cent[None, :], axis=2)
-    dmin = float(np.min(cd[np.triu_indices(n_hidden, 1)])) if n_hidden > 1 else float(np.max(np.linalg.norm(cent, axis=1)))
+    dmin = (float(np.min(cd[np.triu_indices(n_hidden, 1)])) if n_hidden > 1
+            else float(np.max(np.linalg.norm(cent, axis=1))))
     outl = dist > opt.outlier_tol * dmin
     drop = bool(np.any(outl) and np.all(np.bincount(lab[~outl], minlength=n_hidden) > 0))
     for e in good:
@@ -1088,7 +1090,8 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                   spurious_tol: float = 0.1, n_restarts: int = 10, kmeans_iter: int = 50,
                   min_separation: float = 5.0, outlier_tol: float = 0.25, refit_w2: bool = True,
                   max_output_residual: float = 0.05, joint: bool = True, search: bool = True,
-                  n_starts: int = 64, n_local: int = 8, search_tol: float = 1e-4, search_bounds: tuple[float, float] | None = None,
+                  n_starts: int = 64, n_local: int = 8, search_tol: float = 1e-4,
+                  search_bounds: tuple[float, float] | None = None,
                   row_weights: str | None = "jitter", decode_options: dict | None = None,
                   fit_options: dict | None = None, warn: bool = True) -> TwoLayerResult:
     """Learn both layers of a two-layer TEM network from its inputs and output spikes.
