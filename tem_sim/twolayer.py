@@ -640,7 +640,7 @@ def _joint_refine(eqs: _OutputEquations, hs: list, n_h: int, T: float) -> tuple[
         sol = least_squares(lambda v: eqs.solve(_split(v, labels), n_h)[0], x,
                             jac=lambda v: eqs.solve(_split(v, labels), n_h, jacobian=True)[2],
                             method="trf", x_scale=1.0, xtol=1e-15, ftol=1e-15, gtol=1e-15,
-                            max_nfev=50 * (x.size + 1))
+                            max_nfev=100)
         nfev += int(sol.nfev)
         x = sol.x
         hs = _split(x, labels)
