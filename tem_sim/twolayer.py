@@ -567,8 +567,11 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
     seeded Latin-hypercube sample of ``opt.search_bounds``) gives hidden spikes
     through the engine; ``W2`` is projected out of the output equations. The
     ``opt.n_local`` best candidates are polished by least squares in ``W1``
-    (finite differences: the spike times come from the compiled engine),
-    stopping at the first that explains the output spikes to ``opt.search_tol`` (relative).
+    (analytic spike-time sensitivity for perfect hidden neurons, finite
+    differences otherwise) by successive halving: ``2 (d + 1)`` evaluations
+    each until one explains the output spikes to ``opt.search_tol``
+    (relative), which is then polished to the end (``10 (d + 1)``); if none
+    does, the best quarter is polished to the end.
     """
     from scipy.optimize import least_squares
 
@@ -589,8 +592,6 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
     if not cands:
         return None, None, info
     cands.sort(key=lambda z: z[0])
-    best: tuple[float, np.ndarray] | None = None
-
     def resid(w: np.ndarray) -> np.ndarray:
         hs = _hidden_from_weights(w.reshape(n_h, n_in), inputs, hidden_neurons, kernel, t_ends)
         if hs is None:
@@ -605,15 +606,29 @@ def _search_hidden(inputs: list, eqs: _OutputEquations, hidden_neurons: Neurons,
         return eqs.solve(hs, n_h, jacobian=True)[2] @ _spike_sensitivity(W1, hs, inputs, hidden_neurons)
 
     analytic = not np.any(hidden_neurons.is_leaky)
-    for _, W1 in cands[:opt.n_local]:
-        sol = least_squares(resid, W1.ravel(), jac=jac if analytic else "2-point", diff_step=1e-7,
-                            xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=10 * (d + 1))
+    def polish(w0: np.ndarray, n_eval: int) -> tuple[float, np.ndarray]:
+        sol = least_squares(resid, w0, jac=jac if analytic else "2-point", diff_step=1e-7,
+                            xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=n_eval)
         rel = eqs.relative(sol.fun)
         info["local"].append({"relative_residual": rel, "nfev": int(sol.nfev)})
-        if best is None or rel < best[0]:
-            best = (rel, sol.x.reshape(n_h, n_in))
+        return rel, sol.x
+
+    # successive halving: a few steps from each of the n_local best candidates (the right basin
+    # converges fast), then the most promising quarter polished to the end
+    short = []
+    for _, W1 in cands[:opt.n_local]:
+        short.append(polish(W1.ravel(), 2 * (d + 1)))
+        if short[-1][0] < opt.search_tol:
+            break
+    short.sort(key=lambda z: z[0])
+    best = short[0]
+    for _, w in short[:1 if best[0] < opt.search_tol else max(1, opt.n_local // 4)]:
+        rel, x = polish(w, 10 * (d + 1))
+        if rel < best[0]:
+            best = (rel, x)
         if rel < opt.search_tol:
             break
+    best = (best[0], best[1].reshape(n_h, n_in))
     info["relative_residual"] = best[0]
     return best[1], _hidden_from_weights(best[1], inputs, hidden_neurons, kernel, t_ends), info
 
@@ -1090,7 +1105,7 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
                   spurious_tol: float = 0.1, n_restarts: int = 10, kmeans_iter: int = 50,
                   min_separation: float = 5.0, outlier_tol: float = 0.25, refit_w2: bool = True,
                   max_output_residual: float = 0.05, joint: bool = True, search: bool = True,
-                  n_starts: int = 64, n_local: int = 8, search_tol: float = 1e-4,
+                  n_starts: int = 64, n_local: int = 16, search_tol: float = 1e-4,
                   search_bounds: tuple[float, float] | None = None,
                   row_weights: str | None = "jitter", decode_options: dict | None = None,
                   fit_options: dict | None = None, warn: bool = True) -> TwoLayerResult:
@@ -1137,7 +1152,8 @@ def fit_two_layer(inputs: Sequence[FourierSignals], output_spikes: Sequence[Spik
         spikes, search: ``n_starts`` seeded Latin-hypercube candidates of ``W1`` in
         ``search_bounds`` (default ``+-2 max|b| / sum_i rms(x_i)``) give hidden
         spikes through the known hidden layer; the ``n_local`` best are
-        polished, then the joint fit runs from the best.
+        polished (a few steps each, then the best quarter to the end), then
+        the joint fit runs from the best.
     n_starts, n_local, search_bounds
         See ``search``.
     search_tol : float, default 1e-4
