@@ -325,16 +325,21 @@ def test_noisy_w2_error_near_its_cramer_rao_bound():
     level = 1e-4
     crb = cramer_rao_bound(hidden, W2, outs, OUT, KERNEL, level)
     rng = np.random.default_rng(7)
-    err, std, lev = [], [], []
+    err, std, lev, err1, std1 = [], [], [], [], []
     for r in range(6):
         noisy = [jitter(o, level, rng) for o in outs]
         res = fit_two_layer(xs, noisy, HID, OUT, 2, KERNEL, seed=r, warn=False)
         assert res.success, res.report.reason
-        err.append(align_to_truth(res, W1, W2).errors["W2_fro"])
+        al = align_to_truth(res, W1, W2)
+        err.append(al.errors["W2_fro"])
+        err1.append(al.errors["W1_fro"])
         std.append(np.sqrt(np.sum(res.W2_std ** 2)))
+        std1.append(np.sqrt(np.sum(res.W1_std ** 2)))
         lev.append(res.report.joint_info["noise_level"])
     rms = np.sqrt(np.mean(np.square(err)))
     assert 0.5 < rms / crb["W2_rms"] < 2.0
+    # W1's error bars (hidden-spike covariance through the layer-1 trainer) against its actual error
+    assert 0.5 < np.sqrt(np.mean(np.square(err1))) / np.mean(std1) < 2.0
     assert np.allclose(std, crb["W2_rms"], rtol=0.3)          # the error bars are the bound's
     assert np.allclose(lev, level, rtol=0.3)                  # the level is estimated from the residual
 
