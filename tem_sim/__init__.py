@@ -22,8 +22,9 @@ from .signals import FourierSignals
 from .spikes import SpikeTrains
 from .stimuli import PiecewisePolynomials, SincSignals
 from .training import FitResult, fit_layer
-from .twolayer import (Alignment, TwoLayerReport, TwoLayerResult, align_to_truth, fit_two_layer,
-                       simulate_two_layer)
+from .threelayer import ThreeLayerResult, align_three_layers, fit_three_layer, simulate_three_layer
+from .twolayer import (Alignment, HiddenRecovery, TwoLayerReport, TwoLayerResult, align_to_truth,
+                       cramer_rao_bound, fit_two_layer, recover_hidden, simulate_two_layer)
 
 __version__ = "0.1.0"
 
@@ -37,6 +38,8 @@ __all__ = [
     "fit_layer", "FitResult", "decode", "decode_drive", "DecodeResult",
     "decode_bandlimited", "BandlimitedDecodeResult",
     "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
+    "cramer_rao_bound", "recover_hidden", "HiddenRecovery",
+    "fit_three_layer", "simulate_three_layer", "align_three_layers", "ThreeLayerResult",
     "fri_recover", "FRIResult",
     # sweeps over processes or a Dask cluster
     "sweep",

@@ -356,6 +356,41 @@ def _refine_locations(Y: np.ndarray, s0: np.ndarray, period: float, M: int, real
     return np.mod(sol.x, period)
 
 
+def _order_and_counts(Y: np.ndarray, n_diracs: Any, max_diracs: Any, rtol: Any, pencil: Any, min_gap: Any,
+                      info: dict) -> tuple[int, np.ndarray, int, str]:
+    """The number of Diracs (given, or selected with a clear singular-value gap) and the counting
+    conditions: ``(K, singular values, effective signals r, why not identifiable or "")``."""
+    J, N = Y.shape
+    r = 0
+    if n_diracs is None:
+        if N < 3:
+            return 0, np.empty(0), r, f"2M+1 = {N} coefficients cannot reveal any Dirac (need M >= 1)"
+        K, sv = select_order(Y, max_diracs, rtol=rtol, pencil=pencil)
+        if K == 0:
+            return 0, sv, r, "the coefficients are all zero: no Dirac to recover"
+        floor = np.maximum(sv, 1e-13 * sv[0])
+        gap = float(floor[K - 1] / floor[K]) if K < sv.size else float("inf")
+        info["order_gap"] = gap
+        min_gap = as_scalar("min_gap", min_gap, positive=True)
+        if gap < min_gap:
+            return K, sv, r, (f"no clear model order: the largest drop of the singular values "
+                              f"(s_{K}/s_{K + 1} = {gap:.3g}) is below min_gap = {min_gap:g}; there may be more "
+                              f"Diracs than the data can reveal, or noise hides the order (give n_diracs)")
+    else:
+        K = as_int("n_diracs", n_diracs, minimum=1)
+        sv = np.empty(0)
+    if K + 1 > N:
+        return K, sv, r, (f"{K} Diracs need an annihilating filter of length {K + 1}, more than the "
+                          f"2M+1 = {N} coefficients")
+    r = _effective_signals(Y)
+    info["effective_signals"] = r
+    n_eq = r * (N - K)
+    if n_eq < K:
+        return K, sv, r, (f"{J} signal(s) of which {r} are independent (rank of the amplitudes) "
+                          f"give r(2M+1-K) = {n_eq} annihilation equations, fewer than the K = {K} needed")
+    return K, sv, r, ""
+
+
 def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: str = "esprit",
                 max_diracs: int | None = None, rtol: float | None = None, min_gap: float = 100.0,
                 real_amplitudes: bool | None = None, cadzow_iterations: int = 50,
@@ -433,33 +468,9 @@ def fri_recover(Y: Any, period: float, n_diracs: int | None = None, *, method: s
                          float("nan"), False, msg, method, period, info)
 
     selected = n_diracs is None
-    if selected:
-        if N < 3:
-            return fail(0, np.empty(0), True, f"2M+1 = {N} coefficients cannot reveal any Dirac (need M >= 1)")
-        K, sv = select_order(Y, max_diracs, rtol=rtol, pencil=pencil)
-        if K == 0:
-            return fail(0, sv, True, "the coefficients are all zero: no Dirac to recover")
-        floor = np.maximum(sv, 1e-13 * sv[0])
-        gap = float(floor[K - 1] / floor[K]) if K < sv.size else float("inf")
-        info["order_gap"] = gap
-        min_gap = as_scalar("min_gap", min_gap, positive=True)
-        if gap < min_gap:
-            return fail(K, sv, True, f"no clear model order: the largest drop of the singular values "
-                        f"(s_{K}/s_{K + 1} = {gap:.3g}) is below min_gap = {min_gap:g}; there may be more "
-                        f"Diracs than the data can reveal, or noise hides the order (give n_diracs)")
-    else:
-        K = as_int("n_diracs", n_diracs, minimum=1)
-        sv = np.empty(0)
-    # counting conditions
-    if K + 1 > N:
-        return fail(K, sv, selected, f"{K} Diracs need an annihilating filter of length {K + 1}, "
-                    f"more than the 2M+1 = {N} coefficients")
-    r = _effective_signals(Y)
-    info["effective_signals"] = r
-    n_eq = r * (N - K)
-    if n_eq < K:
-        return fail(K, sv, selected, f"{J} signal(s) of which {r} are independent (rank of the amplitudes) "
-                    f"give r(2M+1-K) = {n_eq} annihilation equations, fewer than the K = {K} needed")
+    K, sv, r, msg = _order_and_counts(Y, n_diracs, max_diracs, rtol, pencil, min_gap, info)
+    if msg:
+        return fail(K, sv, selected, msg)
     L = _default_pencil(r, N, K) if pencil is None else as_int("pencil", pencil, minimum=K)
     if L > N - 1:
         raise ValidationError("pencil", L, f"<= 2M = {N - 1}")

@@ -165,7 +165,12 @@ def error_heatmap(errors: Any, rows: Sequence[Any], cols: Sequence[Any], ax: Any
 
 
 def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: Any = None) -> Any:
-    """Figure 3: median and quartiles of the W1 and W2 errors versus duration, in both norms.
+    """Figure 3: median and quartiles of the W1 and W2 errors versus duration, in both norms, and the
+    fraction of successful runs.
+
+    The FRI-only method's medians (summary keys prefixed ``fri_``) are drawn
+    grey beside the default method's when the summary has them, and so is
+    its success fraction in the third panel.
 
     Parameters
     ----------
@@ -173,25 +178,34 @@ def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: An
         :meth:`tem_sim.reproduce.FigureResult.summary`.
     paper : dict, optional
         The paper's Figure 3 data, drawn for comparison (W1 1-norm, W2 Frobenius).
-    axes : two matplotlib Axes, optional
+    axes : two or three matplotlib Axes, optional
+        The third, if given, shows the success fractions.
 
     Returns
     -------
-    the two Axes
+    the Axes
     """
     if axes is None:
-        axes = _plt().subplots(1, 2, figsize=(11, 4))[1]
+        axes = _plt().subplots(1, 3, figsize=(15, 4))[1]
     D = np.array([s["duration"] for s in summary], dtype=float)
+    fri = bool(summary) and "fri_success" in summary[0]
+
+    def finite(v: np.ndarray) -> np.ndarray:
+        return np.where(np.isfinite(v), v, np.nan)
+
     for ax, layer in zip(axes, ("W1", "W2")):
         for norm, style in (("one", "-"), ("fro", "--")):
             k = f"{layer}_{norm}"
             med = np.array([s[f"median_{k}"] for s in summary])
             lo, hi = np.array([s[f"q25_{k}"] for s in summary]), np.array([s[f"q75_{k}"] for s in summary])
             name = "1-norm" if norm == "one" else "Frobenius"
-            line, = ax.semilogy(D, np.where(np.isfinite(med), med, np.nan), style, marker="o", ms=3,
-                                label=f"tem_sim median ({name})")
-            ax.fill_between(D, np.where(np.isfinite(lo), lo, np.nan), np.where(np.isfinite(hi), hi, np.nan),
-                            color=line.get_color(), alpha=0.2)
+            line, = ax.semilogy(D, finite(med), style, marker="o", ms=3, label=f"tem_sim median ({name})")
+            ax.fill_between(D, finite(lo), finite(hi), color=line.get_color(), alpha=0.2)
+        if fri:
+            k = "W1_one" if layer == "W1" else "W2_fro"
+            med = np.array([s[f"fri_median_{k}"] for s in summary])
+            ax.semilogy(D, finite(med), "-.", color="0.5", marker="^", ms=3,
+                        label=f"FRI only median ({'1-norm' if layer == 'W1' else 'Frobenius'})")
         if paper is not None:
             pk = "W1" if layer == "W1" else "W2"
             pname = "1-norm" if layer == "W1" else "Frobenius"
@@ -201,6 +215,17 @@ def duration_curves(summary: Sequence[dict], paper: dict | None = None, axes: An
         ax.set_xlabel("duration D")
         ax.set_ylabel(f"error of {layer}")
         ax.set_title(f"{layer}: median and quartiles")
+        ax.legend(fontsize="small")
+    if len(axes) > 2:
+        ax = axes[2]
+        ax.plot(D, [s["success"] for s in summary], "-", marker="o", ms=3, label="tem_sim (joint)")
+        if fri:
+            ax.plot(D, [s["fri_success"] for s in summary], "-.", color="0.5", marker="^", ms=3, label="FRI only")
+        ax.axhline(0.95, color="k", lw=0.5, ls=":")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("duration D")
+        ax.set_ylabel("fraction of runs that succeed")
+        ax.set_title("success")
         ax.legend(fontsize="small")
     return axes
 

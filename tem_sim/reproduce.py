@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Sequence, TextIO
 
 import numpy as np
 
@@ -51,7 +51,7 @@ FIG3_EXAMPLES = 2
 
 QUICK = {"fig1": {"examples": [1, 2, 3, 5, 9], "durations": [5, 10, 14]},
          "fig2": {"examples": [1, 4, 16, 64], "levels": [1e-5, 1e-3, 1e-1]},
-         "fig3": {"durations": [20, 26, 28, 34, 38], "runs": 8}}
+         "fig3": {"durations": [12, 16, 20, 28, 38], "runs": 8}}
 
 #: Two errors are "equal" when their ratio is within this factor.
 EQUAL_FACTOR = 1.1
@@ -249,8 +249,14 @@ def fig3_network(rng: np.random.Generator) -> tuple:
     return hid, out, kernel, W1, W2, xs
 
 
+#: The two-layer methods of Figure 3: the default (FRI start, multi-start search, joint fit) and the
+#: FRI-only method (decode every drive, FRI, clustering: issue 5's); row keys of the latter start with "fri_".
+FIG3_METHODS = {"": {}, "fri_": {"joint": False, "search": False}}
+
+
 def fig3_run(task: tuple[int, int, int]) -> dict:
-    """One Figure 3 run: ``(seed, duration, run)`` -> errors of W1 and W2 in both norms."""
+    """One Figure 3 run: ``(seed, duration, run)`` -> errors of W1 and W2 in both norms, for the
+    default two-layer method and (keys prefixed ``fri_``) for the FRI-only method, on the same draw."""
     from .twolayer import align_to_truth, fit_two_layer, simulate_two_layer
 
     seed, duration, run = task
@@ -258,14 +264,27 @@ def fig3_run(task: tuple[int, int, int]) -> dict:
     hid, out, kernel, W1, W2, xs = fig3_network(rng)
     outs = [simulate_two_layer(x, W1, W2, hid, out, kernel, float(duration))[1] for x in xs]
     fit_seed = int(rng.integers(2**62))
-    res = fit_two_layer(xs, outs, hid, out, 2, kernel, seed=fit_seed, warn=False)
-    row = {"duration": duration, "run": run, "success": bool(res.report.success),
-           "reason": res.report.reason, "n_output_spikes": int(sum(o.count for o in outs))}
-    if np.all(np.isfinite(res.W1)) and np.all(np.isfinite(res.W2)):
-        row.update({k: float(v) for k, v in align_to_truth(res, W1, W2).errors.items()})
-    else:
-        row.update({k: float("nan") for k in ("W1_fro", "W1_one", "W2_fro", "W2_one")})
+    row: dict[str, Any] = {"duration": duration, "run": run, "n_output_spikes": int(sum(o.count for o in outs))}
+    for prefix, options in FIG3_METHODS.items():
+        t0 = time.perf_counter()
+        res = fit_two_layer(xs, outs, hid, out, 2, kernel, seed=fit_seed, warn=False, **options)
+        row.update({f"{prefix}success": bool(res.report.success), f"{prefix}reason": res.report.reason,
+                    f"{prefix}stage": res.report.stage, f"{prefix}seconds": time.perf_counter() - t0})
+        if np.all(np.isfinite(res.W1)) and np.all(np.isfinite(res.W2)):
+            row.update({f"{prefix}{k}": float(v) for k, v in align_to_truth(res, W1, W2).errors.items()})
+        else:
+            row.update({f"{prefix}{k}": float("nan") for k in ("W1_fro", "W1_one", "W2_fro", "W2_one")})
     return row
+
+
+def fig3_frontier(summary: Sequence[dict], prefix: str = "", level: float = 0.95) -> float:
+    """The shortest duration from which on at least ``level`` of the runs succeed (inf if none)."""
+    D = float("inf")
+    for s in sorted(summary, key=lambda s: -s["duration"]):
+        if s.get(f"{prefix}success", 0.0) < level:
+            break
+        D = s["duration"]
+    return D
 
 
 @dataclass
@@ -315,18 +334,27 @@ class FigureResult:
         return g
 
     def summary(self) -> list[dict]:
-        """Figure 3: per duration, success fraction and quartiles (failed runs count as +inf)."""
+        """Figure 3: per duration, success fraction, quartiles (failed runs count as +inf) and median
+        seconds per fit, of the default method and (keys prefixed ``fri_``, when the rows have them)
+        of the FRI-only method."""
         if self.figure != "fig3":
             raise ValidationError("figure", self.figure, "'fig3' for a per-duration summary")
         out = []
         for D in self.grid["duration"]:
             runs = [r for r in self.rows if r["duration"] == D]
-            s = {"duration": D, "runs": len(runs), "success": float(np.mean([r["success"] for r in runs]))}
-            for k in ("W1_one", "W1_fro", "W2_fro", "W2_one"):
-                v = np.array([r[k] for r in runs], dtype=float)
-                v = np.where(np.isfinite(v), v, np.inf)
-                q = np.quantile(v, [0.25, 0.5, 0.75], method="inverted_cdf")
-                s.update({f"q25_{k}": float(q[0]), f"median_{k}": float(q[1]), f"q75_{k}": float(q[2])})
+            s = {"duration": D, "runs": len(runs)}
+            for p in FIG3_METHODS:
+                if not runs or f"{p}success" not in runs[0]:
+                    continue
+                s[f"{p}success"] = float(np.mean([r[f"{p}success"] for r in runs]))
+                if f"{p}seconds" in runs[0]:
+                    s[f"{p}median_seconds"] = float(np.median([r[f"{p}seconds"] for r in runs]))
+                for k in ("W1_one", "W1_fro", "W2_fro", "W2_one"):
+                    v = np.array([r[f"{p}{k}"] for r in runs], dtype=float)
+                    v = np.where(np.isfinite(v), v, np.inf)
+                    q = np.quantile(v, [0.25, 0.5, 0.75], method="inverted_cdf")
+                    s.update({f"{p}q25_{k}": float(q[0]), f"{p}median_{k}": float(q[1]),
+                              f"{p}q75_{k}": float(q[2])})
             out.append(s)
         return out
 
@@ -469,6 +497,8 @@ def format_comparison(result: FigureResult, detail: bool = True) -> str:
             key = f"{c['quantity']} {key}" if result.figure == "fig3" else key
             tag = c["verdict"] if c["identifiable"] else f"{c['verdict']} (not identifiable)"
             lines.append(f"  {key:34s} {c['ours']:10.2e} {c['paper']:10.2e} {c['ratio']:11.2e}  {tag}")
+    if result.figure == "fig3":
+        lines += _fig3_frontier_lines(result)
     for name, k in comp["counts"].items():
         if k["cells"] == 0:
             continue
@@ -476,6 +506,28 @@ def format_comparison(result: FigureResult, detail: bool = True) -> str:
                      f"{k['worse']} worse; geometric mean paper/tem_sim = {k['factor']:.3g}x; "
                      f"largest tem_sim error {k['max_ours']:.2e}")
     return "\n".join(lines)
+
+
+def _fig3_frontier_lines(result: FigureResult) -> list[str]:
+    """Per duration: success of the default and of the FRI-only method, medians, seconds per fit; the
+    frontier (shortest duration from which 95 % of the runs succeed) of both beside the paper's."""
+    summ = result.summary()
+    fri = bool(summ) and "fri_success" in summ[0]
+    lines = ["  two-layer methods per duration: success, median W1 1-norm / W2 Frobenius, median s per fit",
+             f"  {'D':>4} {'joint (default)':>40}" + (f" {'FRI only':>40}" if fri else "")]
+    for s in summ:
+        line = f"  {s['duration']:4g}"
+        for p in ("", "fri_") if fri else ("",):
+            line += (f" {s[f'{p}success']:6.0%} {s[f'{p}median_W1_one']:9.2e} {s[f'{p}median_W2_fro']:9.2e} "
+                     f"{s.get(f'{p}median_seconds', float('nan')):8.3f} s")
+        lines.append(line)
+    paper = paper_data("fig3")
+    # the paper's frontier: its median W2 error first below 1e-2 (the drop from about 1)
+    pd = [d for d, m in zip(paper["cols_duration"], paper["median_W2"]) if m < 1e-2]
+    lines.append(f"  frontier (>= 95 % of runs succeed from D on): joint {fig3_frontier(summ):g}"
+                 + (f", FRI only {fig3_frontier(summ, 'fri_'):g}" if fri else "")
+                 + f"; the paper's median W2 error drops below 1e-2 from D = {min(pd) if pd else float('nan'):g}")
+    return lines
 
 
 # --------------------------------------------------------------------------- output
@@ -559,7 +611,7 @@ def save_figure(result: FigureResult, path: str | os.PathLike) -> Path:
     plt = plot._plt()
     paper = paper_data(result.figure)
     if result.figure == "fig3":
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4))
         plot.duration_curves(result.summary(), paper, axes)
         fig.suptitle("Figure 3: two layers (2-2-4), 2 examples per run")
     else:

@@ -8,7 +8,7 @@ import pytest
 
 from tem_sim import SpikeTrains, ValidationError
 from tem_sim.reproduce import (FigureResult, add_paper_noise, compare, fig2_cell, fig3_run, paper_data,
-                               run_figure)
+                               run_figure, save_figure)
 
 
 def test_paper_data_ships_with_package():
@@ -43,11 +43,18 @@ def test_fig2_cells_bounded_and_shape():
 def test_fig3_run_recovers_both_layers_at_d34():
     r = fig3_run((0, 34, 0))
     assert r["success"] and r["W1_one"] < 1e-8 and r["W2_fro"] < 1e-8
+    assert r["fri_success"] and r["fri_W1_one"] < 1e-8 and r["fri_W2_fro"] < 1e-8     # the same draw
+
+
+def test_fig3_run_short_recording_joint_beats_fri_only():
+    r = fig3_run((0, 10, 0))
+    assert r["success"] and r["W2_fro"] < 1e-8 and r["stage"] == "search+joint"
+    assert not r["fri_success"] and "too few output spikes" in r["fri_reason"] and np.isnan(r["fri_W2_fro"])
 
 
 def test_fig3_run_too_short_is_reported():
-    r = fig3_run((0, 10, 0))
-    assert not r["success"] and r["reason"]
+    r = fig3_run((0, 2, 0))
+    assert not r["success"] and "not identifiable" in r["reason"]
 
 
 def test_comparison_counts_and_factor():
@@ -72,5 +79,45 @@ def test_fig3_summary_treats_failures_as_infinite():
     res = FigureResult("fig3", rows, {"duration": [10], "runs": 3}, 0, True, 0.0, 1)
     s = res.summary()[0]
     assert s["success"] == 0 and math.isinf(s["median_W2_fro"])
+    assert "fri_success" not in s                       # rows of one method only
     cells = compare(res)["cells"]
     assert all(not c["identifiable"] and c["verdict"] == "worse" for c in cells)
+
+
+def test_fig3_frontier_and_both_methods_in_the_summary():
+    from tem_sim.reproduce import fig3_frontier, format_comparison
+
+    def row(D, r, ok, fri_ok):
+        e = {k: (1e-12 if ok else np.nan) for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")}
+        f = {f"fri_{k}": (1e-12 if fri_ok else np.nan) for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")}
+        return {"duration": D, "run": r, "success": ok, "fri_success": fri_ok, "seconds": 0.5,
+                "fri_seconds": 0.1, **e, **f}
+    # joint: fails only at D = 10 (1 of 20 runs at D = 12 fails: still >= 95 %); FRI only: from D = 16
+    rows = [row(D, r, D > 10 and not (D == 12 and r == 0), D >= 16) for D in (10, 12, 14, 16) for r in range(20)]
+    res = FigureResult("fig3", rows, {"duration": [10, 12, 14, 16], "runs": 20}, 0, True, 0.0, 1)
+    summ = res.summary()
+    assert [s["success"] for s in summ] == [0.0, 0.95, 1.0, 1.0]
+    assert [s["fri_success"] for s in summ] == [0.0, 0.0, 0.0, 1.0]
+    assert summ[1]["fri_median_W2_fro"] == math.inf and summ[3]["fri_median_W2_fro"] == 1e-12
+    assert fig3_frontier(summ) == 12 and fig3_frontier(summ, "fri_") == 16
+    assert fig3_frontier(summ[:1]) == math.inf
+    res.comparison = compare(res)
+    text = format_comparison(res)
+    assert "frontier" in text and "joint 12, FRI only 16" in text and "from D = 28" in text
+
+
+def test_fig3_plot_shows_both_methods(tmp_path):
+    pytest.importorskip("matplotlib")
+    from tem_sim import plot
+    rows = [{"duration": D, "run": r, "success": True, "fri_success": D >= 24,
+             **{k: 1e-13 for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")},
+             **{f"fri_{k}": (1e-12 if D >= 24 else np.nan) for k in ("W1_one", "W1_fro", "W2_fro", "W2_one")}}
+            for D in (16, 24, 30) for r in range(2)]
+    res = FigureResult("fig3", rows, {"duration": [16, 24, 30], "runs": 2}, 0, True, 0.0, 1)
+    axes = plot.duration_curves(res.summary(), paper_data("fig3"))
+    labels = [[t.get_text() for t in ax.get_legend().get_texts()] for ax in axes]
+    assert any("FRI only" in t for t in labels[1]) and any("paper" in t for t in labels[1])
+    succ = axes[2].get_lines()
+    assert [list(line.get_ydata()) for line in succ[:2]] == [[1.0, 1.0, 1.0], [0.0, 1.0, 1.0]]
+    png = save_figure(res, tmp_path / "fig3.png")
+    assert png.stat().st_size > 1000

@@ -85,7 +85,7 @@ def test_given_order_and_methods_agree():
     W1, W2, xs, _, outs = fig3_run(3, 32)
     for method in ("annihilating", "cadzow", "esprit"):
         res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, method=method, n_diracs=8,
-                            refine_hidden=False)
+                            joint=False, search=False)
         assert res.success
         assert align_to_truth(res, W1, W2).errors["W2_fro"] < 1e-7
 
@@ -127,9 +127,10 @@ def test_noisy_spikes_degrade_gracefully():
 
 
 def test_too_few_output_spikes_is_reported():
+    # the FRI-only method needs about 2M+1 output spikes per neuron and example
     W1, W2, xs, _, outs = fig3_run(0, 14.0)
     with pytest.warns(IdentifiabilityWarning, match="too few output spikes"):
-        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0)
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, joint=False, search=False)
     assert not res.success and "too few output spikes" in res.report.reason
     assert np.all(np.isnan(res.W1)) and np.all(np.isnan(res.W2))
     assert res.report.example_success.tolist() == [False, False]
@@ -192,3 +193,169 @@ def test_validation_errors():
         fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=None)
     with pytest.raises(ValidationError, match="method"):
         fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, method="music")
+
+
+# ------------------------------------------------------------------ joint estimation (issue 14)
+@pytest.mark.parametrize("seed, D", [(0, 12), (1, 16)])
+def test_joint_fit_recovers_short_recordings(seed, D):
+    # far too few output spikes to decode any drive (about 2M+1 = 15 per neuron are needed): the
+    # FRI path fails, the multi-start search and the joint fit recover everything
+    W1, W2, xs, hidden, outs = fig3_run(seed, D)
+    assert max(o.counts().max() for o in outs) < 15
+    res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=seed)
+    assert res.success, res.report.reason
+    assert res.report.stage == "search+joint"
+    assert "too few output spikes" in res.report.examples[0]["reason"]
+    ji = res.report.joint_info
+    assert ji["identifiable"] and ji["jacobian_rank"] == ji["n_unknowns"] < ji["n_equations"]
+    al = align_to_truth(res, W1, W2)
+    assert al.errors["W1_fro"] < 1e-8 and al.errors["W2_fro"] < 1e-8
+    for e in range(2):
+        for i in range(2):
+            assert np.allclose(res.hidden_spikes[e].neuron(al.permutation[i]), hidden[e].neuron(i), atol=1e-9)
+
+
+def test_joint_fit_starts_from_fri_when_it_works():
+    W1, W2, xs, _, outs = fig3_run(2, 30)
+    res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0)
+    assert res.success and res.report.stage == "fri+joint" and not res.report.search_info
+    al = align_to_truth(res, W1, W2)
+    assert al.errors["W1_fro"] < 1e-10 and al.errors["W2_fro"] < 1e-10
+    # exact spikes: the error bars are at rounding level
+    assert res.W2_std.shape == (4, 2) and np.all(res.W2_std < 1e-10)
+    assert res.W1_std.shape == (2, 2) and np.all(res.W1_std < 1e-9)
+
+
+def _equations(D=30, seed=2, weighting="jitter"):
+    from tem_sim.twolayer import _OutputEquations
+    W1, W2, xs, hidden, outs = fig3_run(seed, D)
+    eqs = _OutputEquations(outs, OUT, T, 7, weighting)
+    hs = [(h.times.copy(), h.indices.copy()) for h in hidden]
+    return eqs, hs, W2
+
+
+@pytest.mark.parametrize("weighting", ["jitter", None])
+def test_output_equations_jacobian_against_finite_differences(weighting):
+    from tem_sim.twolayer import _split
+    eqs, hs, W2 = _equations(weighting=weighting)
+    eqs.reweight(hs, W2, 2)
+    labels = [lab for _, lab in hs]
+    x = np.concatenate([s for s, _ in hs])
+    # at the truth the projected residual vanishes, so Kaufman's Jacobian is the exact one
+    res, W2p, J = eqs.solve(hs, 2, jacobian=True)
+    assert np.allclose(W2p, W2, atol=1e-10) and eqs.relative(res) < 1e-12
+    h = 1e-6
+    Jfd = np.column_stack([(eqs.solve(_split(x + h * np.eye(x.size)[k], labels), 2)[0]
+                            - eqs.solve(_split(x - h * np.eye(x.size)[k], labels), 2)[0]) / (2 * h)
+                           for k in range(x.size)])
+    assert np.allclose(J, Jfd, rtol=1e-5, atol=1e-6 * np.abs(J).max())
+    # the full Jacobian in (spike times, W2): columns against differences of the unprojected residual
+    Jf, _, _ = eqs.fisher(hs, 2)
+
+    def unprojected(v):
+        sp = _split(v[:x.size], labels)
+        Th = [eqs.theta(s, lab, 2) for s, lab in sp]
+        Wv = v[x.size:].reshape(4, 2)
+        return np.concatenate([eqs.design(j, Th) @ Wv[j] - np.concatenate(eqs.c[j]) * eqs.weights[j]
+                               for j in range(4)])
+    v0 = np.concatenate([x, W2.ravel()])
+    Jfd2 = np.column_stack([(unprojected(v0 + h * np.eye(v0.size)[k]) - unprojected(v0 - h * np.eye(v0.size)[k]))
+                            / (2 * h) for k in range(v0.size)])
+    assert np.allclose(Jf, Jfd2, rtol=1e-5, atol=1e-6 * np.abs(Jf).max())
+
+
+def test_spike_sensitivity_against_the_engine():
+    from tem_sim import encode
+    from tem_sim.twolayer import _spike_sensitivity
+    rng = np.random.default_rng(3)
+    W1 = rng.random((2, 2))
+    xs = [FourierSignals.random_paper(2, 10, T, seed=rng) for _ in range(2)]
+
+    def spikes(W):
+        return [(st.times.copy(), st.indices.copy()) for st in (encode(x, W, HID, 20.0).first(4) for x in xs)]
+    S = _spike_sensitivity(W1, spikes(W1), xs, HID)
+    h = 1e-6
+    for k in range(4):
+        d = np.eye(4)[k].reshape(2, 2) * h
+        fd = (np.concatenate([s for s, _ in spikes(W1 + d)]) - np.concatenate([s for s, _ in spikes(W1 - d)])) / (2 * h)
+        assert np.allclose(S[:, k], fd, rtol=1e-6, atol=1e-8)
+
+
+def test_cramer_rao_bound_against_engine_fisher_information():
+    # independent oracle: d(output spike times)/d(hidden spike times, W2) by finite differences of
+    # the compiled engine, Fisher information sum_k (dt_k/dtheta)^2 / sigma_k^2
+    from tem_sim import encode
+    from tem_sim.twolayer import cramer_rao_bound
+    W1, W2, xs, hidden, outs = fig3_run(2, 30)
+    level = 1e-4
+    crb = cramer_rao_bound(hidden, W2, outs, OUT, KERNEL, level)
+    assert crb["rank"] == crb["n_unknowns"] == 16 + 8
+
+    def output_times(s_all, W):
+        out, off = [], 0
+        for h in hidden:
+            st = SpikeTrains(s_all[off:off + h.count], h.indices, 2, 0.0, T)
+            off += h.count
+            o = encode(hidden_drive(st, KERNEL), W, OUT, 30.0)
+            out.append(np.concatenate([o.neuron(j) for j in range(4)]))
+        return np.concatenate(out)
+    s0 = np.concatenate([h.times for h in hidden])
+    theta0 = np.concatenate([s0, W2.ravel()])
+    sig = np.concatenate([np.concatenate([np.full(o.counts()[j], level * np.linalg.norm(np.diff(o.neuron(j)))
+                                                  / (o.counts()[j] - 1)) for j in range(4)]) for o in outs])
+    h = 1e-6
+    cols = []
+    for k in range(theta0.size):
+        tp, tm = theta0.copy(), theta0.copy()
+        tp[k] += h
+        tm[k] -= h
+        cols.append((output_times(tp[:16], tp[16:].reshape(4, 2)) - output_times(tm[:16], tm[16:].reshape(4, 2)))
+                    / (2 * h))
+    G = np.column_stack(cols) / sig[:, None]
+    cov = np.linalg.inv(G.T @ G)
+    assert np.allclose(crb["W2_covariance"], cov[16:, 16:], rtol=1e-3, atol=1e-6 * np.abs(cov[16:, 16:]).max())
+    assert np.allclose(crb["hidden_covariance"], cov[:16, :16], rtol=1e-3,
+                       atol=1e-6 * np.abs(cov[:16, :16]).max())
+
+
+def test_noisy_w2_error_near_its_cramer_rao_bound():
+    # the paper's noise model, relative jitter 1e-4, D = 30: the joint (weighted) fit is efficient
+    from tem_sim.twolayer import cramer_rao_bound
+    W1, W2, xs, hidden, outs = fig3_run(0, 30)
+    level = 1e-4
+    crb = cramer_rao_bound(hidden, W2, outs, OUT, KERNEL, level)
+    rng = np.random.default_rng(7)
+    err, std, lev, err1, std1 = [], [], [], [], []
+    for r in range(6):
+        noisy = [jitter(o, level, rng) for o in outs]
+        res = fit_two_layer(xs, noisy, HID, OUT, 2, KERNEL, seed=r, warn=False)
+        assert res.success, res.report.reason
+        al = align_to_truth(res, W1, W2)
+        err.append(al.errors["W2_fro"])
+        err1.append(al.errors["W1_fro"])
+        std.append(np.sqrt(np.sum(res.W2_std ** 2)))
+        std1.append(np.sqrt(np.sum(res.W1_std ** 2)))
+        lev.append(res.report.joint_info["noise_level"])
+    rms = np.sqrt(np.mean(np.square(err)))
+    assert 0.5 < rms / crb["W2_rms"] < 2.0
+    # W1's error bars (hidden-spike covariance through the layer-1 trainer) against its actual error
+    assert 0.5 < np.sqrt(np.mean(np.square(err1))) / np.mean(std1) < 2.0
+    assert np.allclose(std, crb["W2_rms"], rtol=0.3)          # the error bars are the bound's
+    assert np.allclose(lev, level, rtol=0.3)                  # the level is estimated from the residual
+
+
+def test_joint_not_identifiable_is_reported():
+    W1, W2, xs, _, outs = fig3_run(0, 2.0)
+    with pytest.warns(IdentifiabilityWarning, match="not identifiable"):
+        res = fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0)
+    assert not res.success and "Jacobian rank" in res.report.reason
+    assert res.report.joint_info["jacobian_rank"] <= res.report.joint_info["n_equations"]
+
+
+def test_joint_options_validated():
+    W1, W2, xs, _, outs = fig3_run(0, 30)
+    for kw, name in (({"search_bounds": (1.0, 0.0)}, "search_bounds"), ({"search_bounds": "wide"}, "search_bounds"),
+                     ({"row_weights": "inverse"}, "row_weights"), ({"n_starts": 0}, "n_starts"),
+                     ({"search_tol": -1.0}, "search_tol")):
+        with pytest.raises(ValidationError, match=name):
+            fit_two_layer(xs, outs, HID, OUT, 2, KERNEL, seed=0, **kw)
