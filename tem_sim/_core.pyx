@@ -97,6 +97,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     cdef Py_ssize_t P = delay.shape[0]
     cdef int rc = 0
     cdef bint allocated
+    cdef double no_traces = 0.0          # written to by nothing (no trace is recorded)
     cdef double[:, ::1] traces = np.zeros((rec_t.shape[0], rec_idx.shape[0]), dtype=np.float64)
     cdef double[::1] omega, rtau, exp_rtau, sn_cs, sn_sn
     cdef Py_ssize_t[::1] pz_of
@@ -113,8 +114,8 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     _wire_sinc(&net, sn_K, sn_so, sn_co, sn_w, sn_s, sn_a, sn_cs, sn_sn)
     _wire_piecewise(&net, pp_L, pp_bo, pp_co, pp_b, pp_c, pp_G, pp_du, pp_we, pp_cur)
     _wire_sources(&net, g_t, g_i, pz_first, pz_n, pz_total, pz_cum_off, pz_cum, pz_record, pz_of, pz_state)
-    _wire_projections(&net, exp_tau.shape[0], exp_rtau, delay, kind, chan, pre_start, indptr_off, indptr, targets, weights,
-                      out_ptr, out_proj)
+    _wire_projections(&net, exp_tau.shape[0], exp_rtau, delay, kind, chan, pre_start, indptr_off, indptr,
+                      targets, weights, out_ptr, out_proj)
     net.t_end = t_end
     net.max_spikes = max_spikes
     allocated = _allocate(&net, indptr.shape[0] - 1)
@@ -126,7 +127,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             rc = run_events(&net, USE_SLICED,
                             &rec_t[0] if rec_t.shape[0] > 0 else &ZERO_D, rec_t.shape[0],
                             &rec_idx[0] if rec_idx.shape[0] > 0 else &ZERO_I, rec_idx.shape[0],
-                            &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else <double*> &ZERO_D)
+                            &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &no_traces)
         return _output(&net, traces, rc)
     finally:
         _release(&net)
@@ -197,7 +198,8 @@ cdef void _wire_neurons(Net* net, const double[::1] kappa, const double[::1] del
     net.tref = &tref[0]
 
 
-cdef void _wire_fourier(Net* net, const Py_ssize_t[::1] nharm, const double[:, ::1] a_re, const double[:, ::1] a_im,
+cdef void _wire_fourier(Net* net, const Py_ssize_t[::1] nharm, const double[:, ::1] a_re,
+                        const double[:, ::1] a_im,
                         const double[:, ::1] p_re, const double[:, ::1] p_im, const double[::1] ub,
                         const double[::1] ubd, const double[::1] pb, const double[::1] pbd,
                         const unsigned char[::1] const_drive):
@@ -216,7 +218,8 @@ cdef void _wire_fourier(Net* net, const Py_ssize_t[::1] nharm, const double[:, :
     net.const_drive = &const_drive[0]
 
 
-cdef void _wire_sinc(Net* net, const Py_ssize_t[::1] sn_K, const Py_ssize_t[::1] sn_so, const Py_ssize_t[::1] sn_co,
+cdef void _wire_sinc(Net* net, const Py_ssize_t[::1] sn_K, const Py_ssize_t[::1] sn_so,
+                     const Py_ssize_t[::1] sn_co,
                      const double[::1] sn_w, const double[::1] sn_s, const double[::1] sn_a,
                      const double[::1] sn_cs, const double[::1] sn_sn):
     """Point the state at the sinc parts of the drives."""
@@ -267,7 +270,8 @@ cdef void _wire_sources(Net* net, const double[::1] g_t, const Py_ssize_t[::1] g
     net.n_g = g_t.shape[0]
 
 
-cdef void _wire_projections(Net* net, Py_ssize_t C, const double[::1] exp_rtau, const double[::1] delay, const int[::1] kind,
+cdef void _wire_projections(Net* net, Py_ssize_t C, const double[::1] exp_rtau, const double[::1] delay,
+                            const int[::1] kind,
                             const Py_ssize_t[::1] chan, const Py_ssize_t[::1] pre_start,
                             const Py_ssize_t[::1] indptr_off, const Py_ssize_t[::1] indptr,
                             const Py_ssize_t[::1] targets, const double[::1] weights,

@@ -55,7 +55,8 @@ cdef inline int sl_push(SpikeRec** buf, Py_ssize_t* n, Py_ssize_t* cap, double t
 
 
 cdef inline int sl_full(Net* net) noexcept nogil:
-    """STATUS_MAX_SPIKES once the spikes of the slice would take the output past max_spikes (they will all be emitted)."""
+    """STATUS_MAX_SPIKES once the spikes of the slice would take the output past max_spikes (they will
+    all be emitted)."""
     if net.n_out + net.n_arr + net.n_cross > net.max_spikes:
         return STATUS_MAX_SPIKES
     return 0
