@@ -3,7 +3,7 @@
 
 Writes
 
-* ``tem_sim/_si_tables.h``: the coefficients ``sine_integral`` in ``_core.pyx`` evaluates;
+* ``tem_sim/_si_tables.h``: the coefficients ``sine_integral`` in ``_special.pxd`` evaluates;
 * ``tests/data/si_reference.txt``: Si(x) to 30 significant digits at fixed doubles x
   (interval boundaries, their floating-point neighbours, and points spread over
   [-1e6, 1e6] and beyond), the oracle of ``tests/test_stimuli.py``.
