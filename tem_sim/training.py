@@ -60,7 +60,7 @@ __all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_
            "row_rounding_errors", "rounding_uncertainty"]
 
 #: Keys of every per-neuron ``info`` dict of a :class:`FitResult`.
-FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty")
+FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty", "noise", "weighting")
 
 #: Default of ``ident_tol``: weights whose rounding uncertainty exceeds this
 #: (relative to ``max(1, max|w|)``) are reported as not determined.
@@ -69,6 +69,11 @@ DEFAULT_IDENT_TOL = 1e-4
 #: Least-squares neurons with at most this many inputs are always solved by one SVD
 #: (exact rank and condition number); above it the Cholesky path is tried first.
 SVD_MAX_INPUTS = 256
+
+#: With ``row_weights="auto"``, a first unweighted fit whose residual is within this factor of the
+#: size of the spike-time rounding errors means exact spikes: that answer is kept (no weighting
+#: can improve it); above it the spikes are noisy and the GLS for jitter is solved.
+EXACT_RESIDUAL_FACTOR = 1e3
 
 _METHODS = ("auto", "lstsq", "osqp")
 _JUMP_TOL = 1e-12          # layer_rows' default: same-instant repeats of a neuron's spike
@@ -86,11 +91,38 @@ class FitResult:
         One dict per output neuron with the keys of :data:`FIT_INFO_KEYS`
         (method, status, n_rows, n_inequalities, n_unknowns, rank, condition,
         residual, identifiable, iterations, polish_status, time, neuron, n_spikes,
-        uncertainty: the RMS weight error that rounding the spike times alone causes).
+        uncertainty: the RMS weight error that rounding the spike times alone causes,
+        noise: the spike-time jitter (standard deviation, time units) estimated from the
+        residual, weighting: "gls" (generalised least squares for jitter), "none" or "callable").
+    std_errors : ndarray, shape (n_out, n_in), optional
+        Standard error of each weight: ``sigma sqrt(diag (Y'Y)^-1)`` of the system solved
+        (with GLS, the Cramer-Rao bound at the estimate), ``sigma`` estimated from the
+        residual with ``n_rows - n_unknowns`` degrees of freedom; ``inf`` for undetermined
+        neurons, NaN when not estimable (no spare rows, penalties, ``std_errors=False``).
     """
 
     weights: np.ndarray
     info: list = field(default_factory=list)
+    std_errors: np.ndarray | None = None
+
+    def intervals(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Confidence intervals ``weights -/+ q std_errors`` at ``level`` (Student t quantile with each
+        neuron's ``n_rows - n_unknowns`` degrees of freedom).
+
+        Returns
+        -------
+        lower, upper : ndarray, shape (n_out, n_in)
+        """
+        from scipy.stats import t as student
+
+        level = as_scalar("level", level, positive=True)
+        if not level < 1:
+            raise ValidationError("level", level, "in (0, 1)")
+        if self.std_errors is None:
+            raise ValidationError("std_errors", None, "computed (fit_layer(..., std_errors=True))")
+        dof = np.array([max(d["n_rows"] - d["n_unknowns"], 1) for d in self.info], dtype=float)
+        q = student.ppf(0.5 + level / 2, dof)[:, None]
+        return self.weights - q * self.std_errors, self.weights + q * self.std_errors
 
     @property
     def identifiable(self) -> np.ndarray:
@@ -215,23 +247,60 @@ def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
     return (sp.vstack(blocks, format="csr") if sp.issparse(A) else np.vstack(blocks)), np.concatenate(rhs)
 
 
-def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict):
+def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None = None):
     """Feasible GLS for spike-time jitter: cumulative rows weighted by 1 / u(t_k)^2.
 
     Anchored at ``t = 0``, row ``k`` depends on one spike time only, so jitter
     ``eps_k`` perturbs it by ``u(t_k) eps_k``, independently of the other rows;
-    the drive ``u`` at the spike times comes from a first unweighted solve.
+    the drive ``u`` at the spike times comes from a first solve (``w1``, or an
+    unweighted solve of the cumulative rows). Returns ``(C, rc, S, scale)``:
+    rows, right-hand sides, weights normalised to mean 1, and ``scale`` such that
+    the spike-time jitter is ``scale`` times the weighted rows' error.
     """
     C, rc = _cumulative(rows)
-    w1, _ = solve_lstsq(C, rc, ridge=opts["ridge"], rcond=opts["rcond"])
+    if w1 is None:
+        w1, _ = solve_lstsq(C, rc, ridge=opts["ridge"], rcond=opts["rcond"])
     u = np.empty(rows.n_rows)
     for e, (inp, _) in enumerate(examples):
         m = rows.example == e
         if np.any(m):
             u[m] = _input_values(inp, rows.end[m]) @ w1 + bias
-    u = np.maximum(np.abs(u), 1e-3 * np.abs(u).max()) if u.size else u
-    S = 1.0 / u ** 2
-    return C, rc, (S / S.mean() if S.size else S)
+    if not u.size:
+        return C, rc, u, float("nan")
+    S = 1.0 / _floor_drive(u) ** 2
+    return C, rc, S / S.mean(), float(np.sqrt(S.mean()))
+
+
+def _floor_drive(u: np.ndarray) -> np.ndarray:
+    """``|u|`` kept above 1e-3 of its largest value (a drive estimated near zero must not get all the weight)."""
+    u = np.abs(u)
+    return np.maximum(u, 1e-3 * u.max()) if u.size else u
+
+
+def _plain_scale(r: np.ndarray, length: np.ndarray, bias: Any) -> float:
+    """Spike-time jitter per unit error of unweighted interval rows: a row's error is
+    ``u(t_k) eps_k - u(t_k-1) eps_k-1``, of size about ``sqrt(2) |mean drive|`` times the jitter."""
+    if not r.size:
+        return float("nan")
+    drive = (np.abs(r) + np.abs(bias) * length) / np.maximum(length, np.finfo(float).tiny)
+    return float(1.0 / np.sqrt(2.0 * np.mean(drive ** 2)))
+
+
+def _is_exact(residual: float, errors: np.ndarray) -> bool:
+    """Whether a fit's residual is explained by rounding the spike times alone (exact spikes)."""
+    return residual <= EXACT_RESIDUAL_FACTOR * float(np.linalg.norm(errors))
+
+
+def _error_bars(diag: dict, residual: float, K: int, n: int, scale: float) -> tuple[np.ndarray, float]:
+    """Per-weight standard errors ``sigma sqrt(diag (Y'Y)^-1)`` with ``sigma^2 = residual^2 / (K - n)``
+    (the GLS covariance at the estimate) and the spike-time jitter ``scale * sigma``."""
+    dof = K - n
+    inv = diag.get("inverse_diagonal")
+    if inv is None or dof <= 0:
+        return np.full(n, np.nan), float("nan")
+    sigma = residual / math.sqrt(dof)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return sigma * np.sqrt(inv), float(sigma * scale)
 
 
 def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
@@ -244,19 +313,23 @@ def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
     return w
 
 
-def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict) -> tuple:
+def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict, bars: bool = True) -> tuple:
     """One neuron's least squares. Large systems: the normal equations (Cholesky) when well
     conditioned, else Householder QR while the rank is clearly full; small or rank-deficient
-    systems, and whatever the faster paths decline: one SVD."""
+    systems, and whatever the faster paths decline: one SVD. With ``bars`` (and ``std_errors``
+    asked for) the diagonal of ``(Y'Y)^-1`` comes too."""
     out = None
+    inv = bool(bars and opts["std_errors"])
     if Y.shape[1] > SVD_MAX_INPUTS:
         seed = (_PROBE_SEED, int(j))
         if opts["ridge"] == 0:
-            out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
+            out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2, inverse_diagonal=inv)
         if out is None:
-            out = qr_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
+            out = qr_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2,
+                           inverse_diagonal=inv)
     if out is None:
-        out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2)
+        out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2,
+                        inverse_diagonal=inv)
     return out
 
 
@@ -269,11 +342,13 @@ def judge_uncertainty(info: dict, w: np.ndarray, uncertainty: float, ident_tol: 
 
 
 def _lstsq_info(w: np.ndarray, diag: dict, residual: float, unc: float, n_rows: int, n: int, j: int,
-                n_spikes: int, t0: float, ident_tol: float) -> dict:
+                n_spikes: int, t0: float, ident_tol: float, noise: float = float("nan"),
+                weighting: str = "none") -> dict:
     info = dict(method="lstsq", status="solved", n_rows=int(n_rows), n_inequalities=0, n_unknowns=int(n),
                 rank=int(diag["rank"]), condition=float(diag["condition"]), residual=float(residual),
                 identifiable=bool(diag["identifiable"]), iterations=0, polish_status=0,
-                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes))
+                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes),
+                noise=float(noise), weighting=weighting)
     judge_uncertainty(info, w, unc, ident_tol)
     return info
 
@@ -287,17 +362,21 @@ def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
     return sp.block_diag(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
 
 
-def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict) -> tuple:
+def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict, mode: Any,
+                     w1: np.ndarray | None = None) -> tuple:
     """The rows a neuron's problem solves, ``(A, r, S)`` (``S``: row weights or None), and the same
     system weighted as a dense matrix with the factor of its rounding errors, ``(Y, c, Z)``: the
-    uncertainty of either solver path is that of the system actually solved."""
+    uncertainty of either solver path is that of the system actually solved. ``mode``: None,
+    "jitter" (with the first solve's ``w1`` when given) or a callable; also returns the jitter
+    per unit error of the solved rows."""
     errors = row_rounding_errors(R, bias)
-    if opts["row_weights"] == "jitter":
-        A, r, S = _jitter_system(examples, R, bias, opts)
+    if mode == "jitter":
+        A, r, S, scale = _jitter_system(examples, R, bias, opts, w1)
         Z = _cumulative_errors(R, errors)
     else:
-        A, r, S = R.A, R.r, _row_weights(opts["row_weights"], j, R)
+        A, r, S = R.A, R.r, _row_weights(mode, j, R)
         Z = errors
+        scale = _plain_scale(R.r, R.length, bias)
     Y = A.toarray() if sp.issparse(A) else np.array(A, dtype=float)
     c = r
     if S is not None:
@@ -305,7 +384,7 @@ def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: d
         Y *= sw[:, None]
         c = r * sw
         Z = sp.diags(sw) @ Z if sp.issparse(Z) else Z * sw
-    return A, r, S, Y, c, Z
+    return A, r, S, Y, c, Z, scale
 
 
 def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> list[tuple[np.ndarray, dict]]:
@@ -320,11 +399,25 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
     for q, (j, R) in enumerate(zip(js, rows)):
         bias = float(neurons.bias[q])
         t0 = time.perf_counter()
-        A, r, S, Y, c, Z = _weighted_system(examples, R, int(j), bias, opts)
+        mode, first, w1 = opts["row_weights"], None, None
+        if mode == "auto":
+            # exact spikes: the unweighted rows' answer is exact (and best conditioned); noisy
+            # spikes: GLS for jitter, the drive at the spikes from this first answer
+            system = _weighted_system(examples, R, int(j), bias, opts, None)
+            first = _solve(*system[3:6], 0.0, int(j), opts)
+            if _is_exact(first[2], row_rounding_errors(R, bias)):
+                mode = None
+            else:
+                mode, w1, first = "jitter", first[0], None
+        if mode is not None or first is None:
+            system = _weighted_system(examples, R, int(j), bias, opts, mode, w1)
+        A, r, S, Y, c, Z, scale = system
+        weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
         if opts["method"] == "lstsq":
-            w, diag, res, unc = _solve(Y, c, Z, 0.0, int(j), opts)
+            w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
+            se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
             out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
-                                       opts["ident_tol"])))
+                                       opts["ident_tol"], noise, weighting), se))
             continue
         w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
                              upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
@@ -334,10 +427,17 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
         prev = w
         info["neuron"] = int(j)
         info["n_spikes"] = int(R.n_spikes)
-        # the rounding uncertainty of the weighted system OSQP solved (not of the unweighted rows)
-        unc = _solve(Y, c, Z, 0.0, int(j), opts)[3] if info["identifiable"] else float("inf")
+        # the rounding uncertainty and the error bars of the weighted system OSQP solved (the
+        # unconstrained GLS covariance at the estimate: exact when no constraint is active)
+        if info["identifiable"]:
+            _, diag, _, unc = _solve(Y, c, Z, 0.0, int(j), opts)
+            se, noise = _error_bars(diag, info["residual"], R.n_rows, R.n_inputs, scale)
+        else:
+            unc, se, noise = float("inf"), np.full(R.n_inputs, np.inf), float("nan")
+        info["noise"] = noise
+        info["weighting"] = weighting
         judge_uncertainty(info, w, unc, opts["ident_tol"])
-        out.append((w, info))
+        out.append((w, info, se))
     return out
 
 
@@ -422,7 +522,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
     """Every row of a chunk over all examples, in the factored form (``F``, never ``F P``)."""
     kappa, delta, bias, v0, tau = params
     lam = np.where(np.isfinite(tau), 1.0 / np.where(np.isfinite(tau), tau, 1.0), 0.0)
-    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi")}
+    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi", "h")}
     for e, ((period, M, keep), (times, counts)) in enumerate(zip(meta, trains)):
         a, b, rhs, q = _analog_intervals(times, counts, kappa, delta, bias, v0, lam)
         bank = FourierSignals(np.zeros((1, 2 * M + 1)), period)       # harmonics only
@@ -436,6 +536,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
         acc["F"].append(_basis_columns(Ec, M, keep, r))
         acc["err"].append(_interval_rounding_errors(a, b, rhs, bias[q]))
         acc["r"].append(rhs)
+        acc["h"].append(b - a)
         acc["q"].append(q)
         acc["e"].append(np.full(a.size, e))
         if jitter:
@@ -478,9 +579,9 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
     ``trains[e] = (times grouped by neuron, counts)`` for the chunk's neurons,
     ``params = (kappa, delta, bias, v0, tau)`` of the chunk, ``js`` their indices in the layer.
     """
-    jitter = opts["row_weights"] == "jitter"
+    mode = opts["row_weights"]
     n_ex, r, n = Pt.shape
-    rows = _chunk_rows(meta, r, trains, params, jitter)
+    rows = _chunk_rows(meta, r, trains, params, mode in ("jitter", "auto"))
     bias = params[2]
     out = []
     for q, j in enumerate(js):
@@ -489,8 +590,9 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         sel = rows["order"][rows["offsets"][q]:rows["offsets"][q + 1]]
         K = sel.size
         if K == 0:
-            w, diag, res, unc = svd_solve(np.zeros((0, n)), np.zeros(0), rcond=opts["rcond"])
-            out.append((w, _lstsq_info(w, diag, res, unc, 0, n, int(j), n_spikes, t0, opts["ident_tol"])))
+            w, diag, res, unc = svd_solve(np.zeros((0, n)), np.zeros(0), rcond=opts["rcond"], inverse_diagonal=True)
+            out.append((w, _lstsq_info(w, diag, res, unc, 0, n, int(j), n_spikes, t0, opts["ident_tol"]),
+                        np.full(n, np.inf)))
             continue
         ee = rows["e"][sel]
         cnt = np.bincount(ee, minlength=n_ex)
@@ -504,24 +606,31 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         rhs[ee, pos] = rows["r"][sel]
         D = np.zeros((n_ex, Kmax))
         D[ee, pos] = rows["err"][sel]
-        if jitter:
+        first, w1, gls = None, None, mode == "jitter"
+        if mode in ("auto", None):
+            first = _solve(*_compress(F, rhs, Pt, D), int(j), opts)
+            scale = _plain_scale(rows["r"][sel], rows["h"][sel], bias[q])
+            if mode == "auto" and not _is_exact(first[2], D[valid]):
+                # noisy spikes: GLS for jitter, the drive at the spikes from this first answer
+                gls, w1 = True, first[0]
+        if gls:
             # feasible GLS (see _jitter_system): running sums from t = 0, weighted by 1 / u(t_k)^2
             F = np.cumsum(F, axis=1) * valid[..., None]
             rhs = np.cumsum(rhs, axis=1) * valid
-            Y1, c1, _, rho1 = _compress(F, rhs, Pt)
-            w1 = _solve(Y1, c1, None, rho1, int(j), opts)[0]
+            if w1 is None:
+                Y1, c1, _, rho1 = _compress(F, rhs, Pt)
+                w1 = _solve(Y1, c1, None, rho1, int(j), opts, bars=False)[0]
             phi = np.zeros((n_ex, Kmax, r))
             phi[ee, pos] = rows["phi"][sel]
-            u = np.abs(np.einsum("ekr,er->ek", phi, Pt @ w1) + bias[q])[valid]
-            u = np.maximum(u, 1e-3 * u.max())
-            S = 1.0 / u ** 2
+            S = 1.0 / _floor_drive((np.einsum("ekr,er->ek", phi, Pt @ w1) + bias[q])[valid]) ** 2
+            scale = float(np.sqrt(S.mean()))
             sw = np.zeros((n_ex, Kmax))
             sw[valid] = np.sqrt(S / S.mean())
-            Y, c, N, rho2 = _compress(F * sw[..., None], rhs * sw, Pt, D, sw)
-        else:
-            Y, c, N, rho2 = _compress(F, rhs, Pt, D)
-        w, diag, res, unc = _solve(Y, c, N, rho2, int(j), opts)
-        out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"])))
+            first = _solve(*_compress(F * sw[..., None], rhs * sw, Pt, D, sw), int(j), opts)
+        w, diag, res, unc = first
+        se, noise = _error_bars(diag, res, K, n, scale)
+        out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"], noise,
+                                   "gls" if gls else "none"), se))
     return out
 
 
@@ -601,10 +710,10 @@ def _run(executor: Executor | None, tasks: list) -> list:
 def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: str = "auto",
               ridge: float = 0.0, lasso: float = 0.0, bounds: Any = None, sign: Any = None,
               inequalities: bool = False, n_points: int = 8, margin: float = 0.0,
-              row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = None,
+              row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = "auto",
               rcond: float = DEFAULT_RCOND, executor: Executor | None = None, chunk_size: int | None = None,
               warm_start: bool = True, osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
-              warn: bool = True) -> FitResult:
+              std_errors: bool = True, warn: bool = True) -> FitResult:
     """Learn a layer's weights from the inputs and output spike times of examples.
 
     Parameters
@@ -629,14 +738,21 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points, margin : int, float
         Points per interval where I1 is imposed, and its slack (see
         :func:`~tem_sim.constraints.layer_rows`).
-    row_weights : None, "jitter" or callable, optional
+    row_weights : "auto", None, "jitter" or callable, default "auto"
         Weights of the equality rows. ``"jitter"`` (perfect neurons) is feasible
-        generalised least squares for noisy spike times: each example's
+        generalised least squares (GLS) for noisy spike times: each example's
         equations are re-anchored at ``t = 0`` (running sums, so each row
         depends on one spike time and the errors are independent) and weighted
         by ``1 / u(t_k)^2``, the drive at the spike estimated by a first
-        unweighted solve. A callable ``f(j, rows) -> (n_rows,)`` gives the
-        weights of neuron ``j``'s rows (:class:`~tem_sim.constraints.NeuronRows`) explicitly.
+        unweighted solve; for independent Gaussian jitter of the spike times it
+        is the efficient estimator (its error attains the Cramer-Rao bound).
+        ``"auto"`` first solves the unweighted rows; when their residual is at
+        the level of rounding the spike times (exact spikes, within
+        :data:`EXACT_RESIDUAL_FACTOR`) that answer is kept, otherwise the GLS is
+        solved (perfect neurons, no ``ridge`` or ``lasso``; else unweighted). None:
+        plain (unweighted) least squares. A callable ``f(j, rows) -> (n_rows,)``
+        gives the weights of neuron ``j``'s rows
+        (:class:`~tem_sim.constraints.NeuronRows`) explicitly.
     rcond : float, default 1e-10
         Singular values below ``rcond * sigma_max`` count as zero (numerical rank).
     executor : concurrent.futures.Executor, optional
@@ -666,6 +782,9 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         (condition below ``1e-2 / rcond``), the condition number is a Lanczos
         estimate (about 0.1 %) and the uncertainty an estimate from 32 random
         probes (about 15 %); otherwise both come exactly from one SVD.
+    std_errors : bool, default True
+        Compute :attr:`FitResult.std_errors` (the diagonal of ``(Y'Y)^-1``: about a
+        third of a solve's cost for wide layers) and ``info["noise"]``.
     warn : bool, default True
         Emit :class:`~tem_sim.exceptions.IdentifiabilityWarning` for undetermined neurons
         and a ``RuntimeWarning`` for inaccurate OSQP solutions.
@@ -707,9 +826,11 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
-    if not (row_weights is None or (isinstance(row_weights, str) and row_weights == "jitter")
+    if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
             or callable(row_weights)):
-        raise ValidationError("row_weights", row_weights, "None, 'jitter' or a callable f(j, rows)")
+        raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
+    if isinstance(row_weights, str) and row_weights == "auto" and (np.any(neurons.is_leaky) or ridge > 0 or lasso > 0):
+        row_weights = None
     if isinstance(row_weights, str) and np.any(neurons.is_leaky):
         raise ValidationError("row_weights", row_weights, "None or a callable for leaky neurons "
                               "('jitter' re-anchors the equations at t = 0, which needs perfect integrators)")
@@ -726,9 +847,10 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         raise ValidationError("executor", executor, "a concurrent.futures.Executor (with .submit) or None")
     opts = dict(method=resolved, ridge=ridge, lasso=lasso, inequalities=bool(inequalities),
                 n_points=n_points, margin=margin, row_weights=row_weights, rcond=rcond,
-                warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol)
+                warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol,
+                std_errors=bool(std_errors))
     spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter") else []
+    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") else []
     if banks and all(b is not None for b in banks):
         meta, Pt = _real_bases(banks)
         par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
@@ -739,8 +861,12 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                   dict(opts, lo=lo[a:b], hi=hi[a:b])) for a, b in spans]
     results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]
-    W = np.vstack([w for w, _ in pairs]) if pairs else np.zeros((0, n_in))
-    infos = [d for _, d in pairs]
+    W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
+    infos = [d for _, d, _ in pairs]
+    if std_errors and not (ridge > 0 or lasso > 0):
+        se = np.vstack([e for _, _, e in pairs]) if pairs else np.zeros((0, n_in))
+    else:
+        se = np.full(W.shape, np.nan)
     if warn:
         bad = [d for d in infos if not d["identifiable"]]
         if bad:
@@ -752,4 +878,4 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         inacc = [d["neuron"] for d in infos if d["status"] != "solved"]
         if inacc:
             warnings.warn(f"OSQP returned inaccurate solutions for neurons {inacc}", RuntimeWarning, stacklevel=2)
-    return FitResult(weights=W, info=infos)
+    return FitResult(weights=W, info=infos, std_errors=se)
