@@ -286,9 +286,28 @@ def _plain_scale(r: np.ndarray, length: np.ndarray, bias: Any) -> float:
     return float(1.0 / np.sqrt(2.0 * np.mean(drive ** 2)))
 
 
+def _example_scales(rss: np.ndarray, counts: np.ndarray, n: int, prior_rows: float = 10.0) -> np.ndarray:
+    """Relative jitter level of each example from its share of the residual, ``sigma_e / sigma``.
+
+    ``rss[e]``: the example's squared residual, ``counts[e]`` its rows, ``n`` unknowns. Each
+    example's variance ``rss_e / (counts_e (K - n) / K)`` is shrunk towards the pooled one
+    (as if ``prior_rows`` more rows had the pooled variance); examples without rows get 1.
+    """
+    counts = np.asarray(counts, dtype=float)
+    K = counts.sum()
+    dof = K - n
+    total = float(np.sum(rss))
+    if dof <= 0 or not total > 0:
+        return np.ones(rss.size)
+    pooled = total / dof
+    var = (rss + prior_rows * pooled) / (counts * dof / K + prior_rows)
+    return np.sqrt(var / pooled)
+
+
 def _is_exact(residual: float, errors: np.ndarray) -> bool:
     """Whether a fit's residual is explained by rounding the spike times alone (exact spikes)."""
-    return residual <= EXACT_RESIDUAL_FACTOR * float(np.linalg.norm(errors))
+    size = sp.linalg.norm(errors) if sp.issparse(errors) else np.linalg.norm(errors)
+    return residual <= EXACT_RESIDUAL_FACTOR * float(size)
 
 
 def _error_bars(diag: dict, residual: float, K: int, n: int, scale: float) -> tuple[np.ndarray, float]:
@@ -413,6 +432,14 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
             system = _weighted_system(examples, R, int(j), bias, opts, mode, w1)
         A, r, S, Y, c, Z, scale = system
         weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
+        res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
+        if res is not None and not _is_exact(float(np.linalg.norm(res)), Z):
+            # each example's own jitter level, from its share of a first GLS answer's residual
+            n_ex = len(examples)
+            g = _example_scales(np.bincount(R.example, weights=res ** 2, minlength=n_ex),
+                                np.bincount(R.example, minlength=n_ex), R.n_inputs)[R.example]
+            Y, c, S = Y / g[:, None], c / g, S / g ** 2
+            Z = sp.diags(1.0 / g) @ Z if sp.issparse(Z) else Z / (g[:, None] if Z.ndim == 2 else g)
         if opts["method"] == "lstsq":
             w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
             se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
@@ -522,7 +549,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
     """Every row of a chunk over all examples, in the factored form (``F``, never ``F P``)."""
     kappa, delta, bias, v0, tau = params
     lam = np.where(np.isfinite(tau), 1.0 / np.where(np.isfinite(tau), tau, 1.0), 0.0)
-    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi", "h")}
+    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi", "dphi", "h")}
     for e, ((period, M, keep), (times, counts)) in enumerate(zip(meta, trains)):
         a, b, rhs, q = _analog_intervals(times, counts, kappa, delta, bias, v0, lam)
         bank = FourierSignals(np.zeros((1, 2 * M + 1)), period)       # harmonics only
@@ -542,6 +569,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
         if jitter:
             ph = np.exp(1j * np.outer(np.mod(b, period), bank.omegas))
             acc["phi"].append(_basis_columns(ph, M, keep, r))
+            acc["dphi"].append(_basis_columns(ph * (1j * bank.omegas)[None, :], M, keep, r))
     out = {k: (np.concatenate(v) if v else None) for k, v in acc.items()}
     out["order"] = np.argsort(out["q"] * len(meta) + out["e"], kind="stable")
     out["offsets"] = np.concatenate([[0], np.cumsum(np.bincount(out["q"], minlength=params[0].size))])
@@ -549,14 +577,15 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
 
 
 def _compress(F: np.ndarray, rhs: np.ndarray, Pt: np.ndarray, D: np.ndarray | None = None,
-              sw: np.ndarray | None = None):
+              sw: np.ndarray | None = None, per_example: bool = False):
     """Per example QR of ``[F | rhs]``: the compressed system ``(Y, c)``, error factors and dropped residual.
 
     ``F, rhs`` of shape ``(n_examples, K, r)``, ``(n_examples, K)`` (zero-padded rows).
     With ``D`` (rounding errors of the rows, ``(n_examples, K)``), also the factors
     ``N_e = Q_e' Z_e`` of the compressed rows' errors, where ``Z_e = diag(D_e)``, or
     ``diag(sw_e) L diag(D_e)`` (``L``: running sums) when ``sw`` is given: the rows
-    are then the weighted running sums of the jitter system.
+    are then the weighted running sums of the jitter system. With ``per_example``, also
+    each example's dropped squared residual.
     """
     n_ex, K, r = F.shape
     Q, Rf = np.linalg.qr(np.concatenate([F, rhs[..., None]], axis=2), mode="reduced")
@@ -569,7 +598,10 @@ def _compress(F: np.ndarray, rhs: np.ndarray, Pt: np.ndarray, D: np.ndarray | No
         if sw is not None:                    # (Q' diag(sw) L)[:, l] = sum over k >= l of sw_k Q[k, :]
             M = np.cumsum((M * sw[..., None])[:, ::-1], axis=1)[:, ::-1]
         N = np.ascontiguousarray((M * D[..., None]).transpose(0, 2, 1))
-    return np.matmul(T, Pt).reshape(n_ex * rr, Pt.shape[2]), Rf[:, :rr, r].reshape(-1), N, rho2
+    out = (np.matmul(T, Pt).reshape(n_ex * rr, Pt.shape[2]), Rf[:, :rr, r].reshape(-1), N, rho2)
+    if per_example:
+        return out + ((Rf[:, r, r] ** 2) if K > r else np.zeros(n_ex),)
+    return out
 
 
 def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, js: np.ndarray,
@@ -600,6 +632,7 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         Kmax = int(cnt.max())
         valid = np.zeros((n_ex, Kmax), dtype=bool)
         valid[ee, pos] = True
+        ee_valid = np.nonzero(valid)[0]
         F = np.zeros((n_ex, Kmax, r))
         F[ee, pos] = rows["F"][sel]
         rhs = np.zeros((n_ex, Kmax))
@@ -622,11 +655,32 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
                 w1 = _solve(Y1, c1, None, rho1, int(j), opts, bars=False)[0]
             phi = np.zeros((n_ex, Kmax, r))
             phi[ee, pos] = rows["phi"][sel]
-            S = 1.0 / _floor_drive((np.einsum("ekr,er->ek", phi, Pt @ w1) + bias[q])[valid]) ** 2
-            scale = float(np.sqrt(S.mean()))
-            sw = np.zeros((n_ex, Kmax))
-            sw[valid] = np.sqrt(S / S.mean())
-            first = _solve(*_compress(F * sw[..., None], rhs * sw, Pt, D, sw), int(j), opts)
+            dphi = np.zeros((n_ex, Kmax, r))
+            dphi[ee, pos] = rows["dphi"][sel]
+            g = np.ones(n_ex)
+            for final in (False, True):
+                # the drive at the spikes the answer predicts (one Newton step from the observed,
+                # jittered times: the running-sum residual is u eps): weights not correlated with eps
+                Pw = Pt @ w1
+                u = np.einsum("ekr,er->ek", phi, Pw) + bias[q]
+                eps = (np.einsum("ekr,er->ek", F, Pw) - rhs) / np.where(u != 0, u, 1.0)
+                if final:
+                    u = u - np.einsum("ekr,er->ek", dphi, Pw) * eps
+                S = 1.0 / _floor_drive(u[valid]) ** 2
+                scale = float(np.sqrt(S.mean()))
+                sw = np.zeros((n_ex, Kmax))
+                sw[valid] = np.sqrt(S / S.mean()) / g[ee_valid]
+                Y, c, N, rho2, rho2_e = _compress(F * sw[..., None], rhs * sw, Pt, D, sw, per_example=True)
+                first = _solve(Y, c, N, rho2, int(j), opts, bars=final)
+                if final or _is_exact(first[2], N):
+                    break
+                # once more with the drive from this (efficient) answer and each example's own
+                # jitter level (trials differ), from its share of the residual
+                rss_e = rho2_e + ((Y @ first[0] - c) ** 2).reshape(n_ex, -1).sum(axis=1)
+                g = g * _example_scales(rss_e, cnt, n)
+                w1 = first[0]
+            if not final:
+                first = _solve(Y, c, N, rho2, int(j), opts)
         w, diag, res, unc = first
         se, noise = _error_bars(diag, res, K, n, scale)
         out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"], noise,
