@@ -47,7 +47,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
-from .constraints import NeuronRows, SpikeInput, check_examples, layer_rows
+from .constraints import CombinedInputs, NeuronRows, SpikeInput, check_examples, layer_rows
 from .constraints import _intervals, _leaky_harmonic_integrals, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Exponential, PeriodicLowpass
@@ -99,11 +99,19 @@ class FitResult:
         (with GLS, the Cramer-Rao bound at the estimate), ``sigma`` estimated from the
         residual with ``n_rows - n_unknowns`` degrees of freedom; ``inf`` for undetermined
         neurons, NaN when not estimable (no spare rows, penalties, ``std_errors=False``).
+    bias, bias_std_errors : ndarray, shape (n_out,), optional
+        With ``fit_bias=True``: each neuron's learned bias and its standard error.
+    confounded : dict
+        With ``fit_bias=True``: ``{neuron: [inputs]}`` for neurons whose bias the data cannot
+        tell apart from a combination of these inputs (nearly constant over the intervals).
     """
 
     weights: np.ndarray
     info: list = field(default_factory=list)
     std_errors: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    bias_std_errors: np.ndarray | None = None
+    confounded: dict = field(default_factory=dict)
 
     def intervals(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
         """Confidence intervals ``weights -/+ q std_errors`` at ``level`` (Student t quantile with each
@@ -218,6 +226,8 @@ def rounding_uncertainty(A: Any, errors: np.ndarray, rcond: float = DEFAULT_RCON
 
 def _input_values(inputs: Any, t: np.ndarray) -> np.ndarray:
     """Values ``x_i(t)`` of every input at the times ``t``, shape (len(t), n_in)."""
+    if isinstance(inputs, CombinedInputs):
+        return np.hstack([_input_values(p, t) for p in inputs.parts])
     if isinstance(inputs, SpikeInput):
         k = inputs.kernel
         if isinstance(k, PeriodicLowpass):
@@ -767,7 +777,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
               row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = "auto",
               rcond: float = DEFAULT_RCOND, executor: Executor | None = None, chunk_size: int | None = None,
               warm_start: bool = True, osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
-              std_errors: bool = True, warn: bool = True) -> FitResult:
+              std_errors: bool = True, fit_bias: bool = False, warn: bool = True) -> FitResult:
     """Learn a layer's weights from the inputs and output spike times of examples.
 
     Parameters
@@ -836,6 +846,12 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         (condition below ``1e-2 / rcond``), the condition number is a Lanczos
         estimate (about 0.1 %) and the uncertainty an estimate from 32 random
         probes (about 15 %); otherwise both come exactly from one SVD.
+    fit_bias : bool, default False
+        Learn each neuron's bias with its weights (``neurons.bias`` is ignored): the bias
+        enters every spike equation linearly, as the weight of a constant input. The
+        answer is in :attr:`FitResult.bias` (and ``bias_std_errors``); the bias of a neuron
+        whose inputs have a (nearly) constant combination over its intervals is not
+        determined, which is reported in :attr:`FitResult.confounded` and warned about.
     std_errors : bool, default True
         Compute :attr:`FitResult.std_errors` (the diagonal of ``(Y'Y)^-1``: about a
         third of a solve's cost for wide layers) and ``info["noise"]``.
@@ -880,6 +896,12 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
+    if fit_bias:
+        # the bias is the weight of a constant input: neurons without bias, one more (free) input
+        ex = [(_with_constant(inp), st) for inp, st in ex]
+        neurons = Neurons(n_out, kappa=neurons.kappa, delta=neurons.delta, bias=0.0, v0=neurons.v0, tau=neurons.tau)
+        lo = np.hstack([lo, np.full((n_out, 1), -np.inf)])
+        hi = np.hstack([hi, np.full((n_out, 1), np.inf)])
     if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
             or callable(row_weights)):
         raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
@@ -918,9 +940,24 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
     infos = [d for _, d, _ in pairs]
     if std_errors and not (ridge > 0 or lasso > 0):
-        se = np.vstack([e for _, _, e in pairs]) if pairs else np.zeros((0, n_in))
+        se = np.vstack([e for _, _, e in pairs]) if pairs else np.zeros((0, W.shape[1]))
     else:
         se = np.full(W.shape, np.nan)
+    bias = bias_se = None
+    confounded: dict = {}
+    if fit_bias:
+        W, bias, se, bias_se = W[:, :n_in], W[:, n_in].copy(), se[:, :n_in], se[:, n_in].copy()
+        for d in infos:
+            if not d["identifiable"]:
+                inputs = _confounded_inputs(ex, neurons, d["neuron"], n_in, rcond)
+                if inputs:
+                    confounded[d["neuron"]] = inputs
+        if confounded and warn:
+            desc = "; ".join(f"neuron {j}: inputs {v}" for j, v in list(confounded.items())[:10])
+            warnings.warn(f"fit_bias: the bias of {len(confounded)} of {n_out} neurons cannot be told apart from "
+                          f"their inputs ({desc}): a combination of these inputs is (nearly) constant over the "
+                          "neuron's intervals. Give the bias (fit_bias=False) or use inputs that vary.",
+                          IdentifiabilityWarning, stacklevel=2)
     if warn:
         bad = [d for d in infos if not d["identifiable"]]
         if bad:
@@ -932,4 +969,34 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         inacc = [d["neuron"] for d in infos if d["status"] != "solved"]
         if inacc:
             warnings.warn(f"OSQP returned inaccurate solutions for neurons {inacc}", RuntimeWarning, stacklevel=2)
-    return FitResult(weights=W, info=infos, std_errors=se)
+    return FitResult(weights=W, info=infos, std_errors=se, bias=bias, bias_std_errors=bias_se,
+                     confounded=confounded)
+
+
+def _with_constant(inputs: Any) -> Any:
+    """The inputs with one more, constant, input ``x(t) = 1`` (whose weight is the bias)."""
+    if isinstance(inputs, FourierSignals):
+        one = np.zeros((1, inputs.coefficients.shape[1]), dtype=inputs.coefficients.dtype)
+        one[0, inputs.n_harmonics] = 1.0
+        return FourierSignals(np.vstack([inputs.coefficients, one]), inputs.period)
+    const = FourierSignals.from_one_sided([[1.0]], 1.0)
+    if isinstance(inputs, CombinedInputs):
+        return CombinedInputs(inputs.parts + [const])
+    return CombinedInputs([inputs, const])
+
+
+def _confounded_inputs(examples: list, neurons: Neurons, j: int, n_in: int, rcond: float) -> list[int]:
+    """Inputs whose combination a neuron's constant (bias) column is (nearly) equal to, from the
+    right singular vector of its rows' smallest singular value: empty when the deficiency does
+    not involve the bias."""
+    A = layer_rows(examples, neurons, neuron_indices=np.array([j]))[0].A
+    A = A.toarray() if sp.issparse(A) else np.asarray(A)
+    if A.shape[0] < A.shape[1]:
+        return []                          # too few spikes: everything is undetermined, not confounded
+    scale = np.linalg.norm(A, axis=0)
+    scale[scale == 0] = 1.0
+    _, s, Vt = np.linalg.svd(A / scale, full_matrices=True)
+    v = Vt[-1]
+    if abs(v[n_in]) < 0.1 * np.abs(v).max():
+        return []
+    return [int(i) for i in np.flatnonzero(np.abs(v[:n_in]) >= 0.1 * np.abs(v).max())]

@@ -648,3 +648,66 @@ def test_inverse_gram_diagonal_of_every_solver():
         d = solve(Y, c, inverse_diagonal=True)[1]
         np.testing.assert_allclose(d["inverse_diagonal"], ref, rtol=1e-6)
     assert np.all(np.isinf(svd_solve(Y[:, :1] @ np.ones((1, 3)), c, inverse_diagonal=True)[1]["inverse_diagonal"]))
+
+
+# --------------------------------------------------------------------------- unknown biases (issue 13)
+
+@pytest.mark.parametrize("tau", [math.inf, 2.0], ids=["perfect", "leaky"])
+def test_fit_bias_learns_the_biases_with_the_weights(tau):
+    rng = np.random.default_rng(11)
+    W = rng.random((3, 6))
+    b = np.array([0.7, 1.5, 2.5])
+    true = Neurons(3, kappa=1.0, delta=1.0, bias=b, tau=tau)
+    ex = []
+    for _ in range(3):
+        x = FourierSignals.random_paper(6, 6, 10.0, seed=rng)
+        ex.append((x, encode(x, W, true, 10.0)))
+    wrong = Neurons(3, kappa=1.0, delta=1.0, bias=0.0, tau=tau)        # the bias given is ignored
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", IdentifiabilityWarning)
+        fit = fit_layer(ex, wrong, fit_bias=True)
+    assert fit.weights.shape == (3, 6) and fit.std_errors.shape == (3, 6)
+    np.testing.assert_allclose(fit.weights, W, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(fit.bias, b, atol=1e-8, rtol=0)
+    assert fit.bias_std_errors.shape == (3,) and not fit.confounded
+    # without fit_bias the wrong bias gives a wrong answer
+    assert np.abs(fit_layer(ex, wrong).weights - W).max() > 0.1
+
+
+def test_fit_bias_with_spike_inputs_and_noise():
+    pre = [poisson_spikes(6, 4.0, 10.0, seed=30 + e) for e in range(3)]
+    W = np.random.default_rng(8).random((2, 6)) * 0.6
+    examples = [(SpikeInput(p, Exponential(0.5)),
+                 spike_layer(p, W, kappa=1.0, delta=0.5, bias=1.3, t_end=10.0, kernel="exponential", tau_s=0.5))
+                for p in pre]
+    fit = fit_layer(examples, Neurons(2, kappa=1.0, delta=0.5), fit_bias=True)
+    np.testing.assert_allclose(fit.weights, W, atol=1e-8, rtol=0)
+    np.testing.assert_allclose(fit.bias, 1.3, atol=1e-8, rtol=0)
+    # jittered spikes: GLS with the learned bias in the drive; the intervals hold the truth
+    rng = np.random.default_rng(3)
+    noisy = [(inp, SpikeTrains(np.clip(st.times + 1e-4 * rng.standard_normal(st.count), 0, 10), st.indices,
+                               st.n_neurons, 0.0, st.t_stop)) for inp, st in examples]
+    fit = fit_layer(noisy, Neurons(2, kappa=1.0, delta=0.5), fit_bias=True)
+    assert all(d["weighting"] == "gls" for d in fit.info)
+    assert np.all(np.abs(fit.bias - 1.3) < 5 * fit.bias_std_errors)
+    assert np.all(np.abs(fit.weights - W) < 5 * fit.std_errors)
+
+
+def test_fit_bias_reports_an_input_confounded_with_the_bias():
+    # input 2 is constant: its weight and the bias enter every equation the same way
+    rng = np.random.default_rng(5)
+    W = np.array([[0.5, 0.3, 0.4]])
+    nrn = Neurons(1, kappa=1.0, delta=1.0, bias=1.0)
+    ex = []
+    for _ in range(3):
+        C = FourierSignals.random_paper(3, 5, 10.0, seed=rng).coefficients.copy()
+        C[2] = 0.0
+        C[2, C.shape[1] // 2] = 2.0                              # x_2(t) = 2
+        x = FourierSignals(C, 10.0)
+        ex.append((x, encode(x, W, nrn, 10.0)))
+    with pytest.warns(IdentifiabilityWarning, match=r"fit_bias: the bias of 1 of 1 neurons .*inputs \[2\]"):
+        fit = fit_layer(ex, nrn, fit_bias=True)
+    assert fit.confounded == {0: [2]} and not fit.identifiable[0]
+    # the other weights are still right; the bias and w_2 only through b + 2 w_2
+    np.testing.assert_allclose(fit.weights[0, :2], W[0, :2], atol=1e-8)
+    assert fit.bias[0] + 2 * fit.weights[0, 2] == pytest.approx(1.0 + 2 * 0.4, abs=1e-8)
