@@ -39,7 +39,7 @@ import math
 import time
 import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -257,7 +257,8 @@ def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
     return (sp.vstack(blocks, format="csr") if sp.issparse(A) else np.vstack(blocks)), np.concatenate(rhs)
 
 
-def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None = None):
+def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None = None,
+                   keep: np.ndarray | None = None):
     """Feasible GLS for spike-time jitter: cumulative rows weighted by 1 / u(t_k)^2.
 
     Anchored at ``t = 0``, row ``k`` depends on one spike time only, so jitter
@@ -274,7 +275,8 @@ def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1
     for e, (inp, _) in enumerate(examples):
         m = rows.example == e
         if np.any(m):
-            u[m] = _input_values(inp, rows.end[m]) @ w1 + bias
+            vals = _input_values(inp, rows.end[m])
+            u[m] = (vals if keep is None else vals[:, keep]) @ w1 + bias
     if not u.size:
         return C, rc, u, float("nan")
     S = 1.0 / _floor_drive(u) ** 2
@@ -392,7 +394,7 @@ def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
 
 
 def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict, mode: Any,
-                     w1: np.ndarray | None = None) -> tuple:
+                     w1: np.ndarray | None = None, keep: np.ndarray | None = None) -> tuple:
     """The rows a neuron's problem solves, ``(A, r, S)`` (``S``: row weights or None), and the same
     system weighted as a dense matrix with the factor of its rounding errors, ``(Y, c, Z)``: the
     uncertainty of either solver path is that of the system actually solved. ``mode``: None,
@@ -400,7 +402,7 @@ def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: d
     per unit error of the solved rows."""
     errors = row_rounding_errors(R, bias)
     if mode == "jitter":
-        A, r, S, scale = _jitter_system(examples, R, bias, opts, w1)
+        A, r, S, scale = _jitter_system(examples, R, bias, opts, w1, keep)
         Z = _cumulative_errors(R, errors)
     else:
         A, r, S = R.A, R.r, _row_weights(mode, j, R)
@@ -420,62 +422,90 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
     """Build and solve the problems of a chunk of neurons from dense or sparse rows (runs in a worker).
 
     ``examples`` and ``neurons`` hold the chunk's neurons only; ``js`` are their indices in the layer.
+    With ``opts["mask"]``, each neuron's weights outside its mask are fixed at 0 (their columns dropped).
     """
     rows = layer_rows(examples, neurons, inequalities=opts["inequalities"],
                       n_points=opts["n_points"], margin=opts["margin"])
     out = []
     prev = None
     for q, (j, R) in enumerate(zip(js, rows)):
-        bias = float(neurons.bias[q])
-        t0 = time.perf_counter()
-        mode, first, w1 = opts["row_weights"], None, None
-        if mode == "auto":
-            # exact spikes: the unweighted rows' answer is exact (and best conditioned); noisy
-            # spikes: GLS for jitter, the drive at the spikes from this first answer
-            system = _weighted_system(examples, R, int(j), bias, opts, None)
-            first = _solve(*system[3:6], 0.0, int(j), opts)
-            if _is_exact(first[2], row_rounding_errors(R, bias)):
-                mode = None
-            else:
-                mode, w1, first = "jitter", first[0], None
-        if mode is not None or first is None:
-            system = _weighted_system(examples, R, int(j), bias, opts, mode, w1)
-        A, r, S, Y, c, Z, scale = system
-        weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
-        res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
-        if res is not None and not _is_exact(float(np.linalg.norm(res)), Z):
-            # each example's own jitter level, from its share of a first GLS answer's residual
-            n_ex = len(examples)
-            g = _example_scales(np.bincount(R.example, weights=res ** 2, minlength=n_ex),
-                                np.bincount(R.example, minlength=n_ex), R.n_inputs)[R.example]
-            Y, c, S = Y / g[:, None], c / g, S / g ** 2
-            Z = sp.diags(1.0 / g) @ Z if sp.issparse(Z) else Z / (g[:, None] if Z.ndim == 2 else g)
-        if opts["method"] == "lstsq":
-            w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
-            se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
-            out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
-                                       opts["ident_tol"], noise, weighting), se))
-            continue
-        w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
-                             upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
-                             h=R.h if opts["inequalities"] else None, row_weights=S,
-                             warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
-                             settings=opts["osqp_settings"])
-        prev = w
-        info["neuron"] = int(j)
-        info["n_spikes"] = int(R.n_spikes)
-        # the rounding uncertainty and the error bars of the weighted system OSQP solved (the
-        # unconstrained GLS covariance at the estimate: exact when no constraint is active)
-        if info["identifiable"]:
-            _, diag, _, unc = _solve(Y, c, Z, 0.0, int(j), opts)
-            se, noise = _error_bars(diag, info["residual"], R.n_rows, R.n_inputs, scale)
+        keep = None if opts.get("mask") is None else np.flatnonzero(opts["mask"][q])
+        lo, hi = opts["lo"][q], opts["hi"][q]
+        n_in = R.n_inputs
+        if keep is not None:
+            R = replace(R, A=R.A[:, keep], G=R.G[:, keep])
+            lo, hi = lo[keep], hi[keep]
+        warm = None if prev is None else (prev if keep is None else prev[keep])
+        if keep is None or keep.size:
+            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts)
         else:
-            unc, se, noise = float("inf"), np.full(R.n_inputs, np.inf), float("nan")
-        info["noise"] = noise
-        info["weighting"] = weighting
-        judge_uncertainty(info, w, unc, opts["ident_tol"])
+            w, info, se = _nothing_to_fit(R, int(j), opts)
+        if keep is not None:
+            w_full, se_full = np.zeros(n_in), np.zeros(n_in)
+            w_full[keep], se_full[keep] = w, se
+            w, se = w_full, se_full
+        prev = w
         out.append((w, info, se))
     return out
+
+
+def _nothing_to_fit(R: NeuronRows, j: int, opts: dict) -> tuple:
+    """A neuron whose mask leaves no weight to learn."""
+    t0 = time.perf_counter()
+    w, diag, res, unc = svd_solve(np.zeros((R.n_rows, 0)), np.zeros(R.n_rows), inverse_diagonal=True)
+    return w, _lstsq_info(w, diag, float(np.linalg.norm(R.r)), 0.0, R.n_rows, 0, j, R.n_spikes, t0,
+                          opts["ident_tol"]), np.zeros(0)
+
+
+def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray, hi: np.ndarray,
+             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict) -> tuple:
+    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs)."""
+    t0 = time.perf_counter()
+    mode, first, w1 = opts["row_weights"], None, None
+    if mode == "auto":
+        # exact spikes: the unweighted rows' answer is exact (and best conditioned); noisy
+        # spikes: GLS for jitter, the drive at the spikes from this first answer
+        system = _weighted_system(examples, R, int(j), bias, opts, None, keep=keep)
+        first = _solve(*system[3:6], 0.0, int(j), opts)
+        if _is_exact(first[2], row_rounding_errors(R, bias)):
+            mode = None
+        else:
+            mode, w1, first = "jitter", first[0], None
+    if mode is not None or first is None:
+        system = _weighted_system(examples, R, int(j), bias, opts, mode, w1, keep=keep)
+    A, r, S, Y, c, Z, scale = system
+    weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
+    res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
+    if res is not None and not _is_exact(float(np.linalg.norm(res)), Z):
+        # each example's own jitter level, from its share of a first GLS answer's residual
+        n_ex = len(examples)
+        g = _example_scales(np.bincount(R.example, weights=res ** 2, minlength=n_ex),
+                            np.bincount(R.example, minlength=n_ex), R.n_inputs)[R.example]
+        Y, c, S = Y / g[:, None], c / g, S / g ** 2
+        Z = sp.diags(1.0 / g) @ Z if sp.issparse(Z) else Z / (g[:, None] if Z.ndim == 2 else g)
+    if opts["method"] == "lstsq":
+        w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
+        se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
+        return w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
+                              opts["ident_tol"], noise, weighting), se
+    w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=lo,
+                         upper=hi, G=R.G if opts["inequalities"] else None,
+                         h=R.h if opts["inequalities"] else None, row_weights=S,
+                         warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
+                         settings=opts["osqp_settings"])
+    info["neuron"] = int(j)
+    info["n_spikes"] = int(R.n_spikes)
+    # the rounding uncertainty and the error bars of the weighted system OSQP solved (the
+    # unconstrained GLS covariance at the estimate: exact when no constraint is active)
+    if info["identifiable"]:
+        _, diag, _, unc = _solve(Y, c, Z, 0.0, int(j), opts)
+        se, noise = _error_bars(diag, info["residual"], R.n_rows, R.n_inputs, scale)
+    else:
+        unc, se, noise = float("inf"), np.full(R.n_inputs, np.inf), float("nan")
+    info["noise"] = noise
+    info["weighting"] = weighting
+    judge_uncertainty(info, w, unc, opts["ident_tol"])
+    return w, info, se
 
 
 # --------------------------------------------------------------------------- factored analog rows
@@ -777,7 +807,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
               row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = "auto",
               rcond: float = DEFAULT_RCOND, executor: Executor | None = None, chunk_size: int | None = None,
               warm_start: bool = True, osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
-              std_errors: bool = True, fit_bias: bool = False, warn: bool = True) -> FitResult:
+              std_errors: bool = True, fit_bias: bool = False, mask: Any = None, warn: bool = True) -> FitResult:
     """Learn a layer's weights from the inputs and output spike times of examples.
 
     Parameters
@@ -852,6 +882,10 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         answer is in :attr:`FitResult.bias` (and ``bias_std_errors``); the bias of a neuron
         whose inputs have a (nearly) constant combination over its intervals is not
         determined, which is reported in :attr:`FitResult.confounded` and warned about.
+    mask : array_like of bool, optional
+        Shape ``(n_in,)`` or ``(n_out, n_in)``: the weights to learn; the others are
+        known to be 0 (absent connections, e.g. no self-connections) and are not
+        unknowns of the problem (their standard errors are 0).
     std_errors : bool, default True
         Compute :attr:`FitResult.std_errors` (the diagonal of ``(Y'Y)^-1``: about a
         third of a solve's cost for wide layers) and ``info["noise"]``.
@@ -896,12 +930,20 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape not in ((n_in,), (n_out, n_in)):
+            raise ValidationError("mask", f"array of dtype {m.dtype} and shape {m.shape}",
+                                  f"booleans of shape ({n_in},) or ({n_out}, {n_in})")
+        mask = None if m.all() else np.broadcast_to(m, (n_out, n_in))
     if fit_bias:
         # the bias is the weight of a constant input: neurons without bias, one more (free) input
         ex = [(_with_constant(inp), st) for inp, st in ex]
         neurons = Neurons(n_out, kappa=neurons.kappa, delta=neurons.delta, bias=0.0, v0=neurons.v0, tau=neurons.tau)
         lo = np.hstack([lo, np.full((n_out, 1), -np.inf)])
         hi = np.hstack([hi, np.full((n_out, 1), np.inf)])
+        if mask is not None:
+            mask = np.hstack([mask, np.ones((n_out, 1), dtype=bool)])
     if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
             or callable(row_weights)):
         raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
@@ -926,7 +968,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                 warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol,
                 std_errors=bool(std_errors))
     spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") else []
+    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None else []
     if banks and all(b is not None for b in banks):
         meta, Pt = _real_bases(banks)
         par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
@@ -934,7 +976,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                   tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
     else:
         tasks = [(_fit_chunk, _sub_examples(ex, a, b), neurons.subset(slice(a, b)), np.arange(a, b),
-                  dict(opts, lo=lo[a:b], hi=hi[a:b])) for a, b in spans]
+                  dict(opts, lo=lo[a:b], hi=hi[a:b], mask=None if mask is None else mask[a:b])) for a, b in spans]
     results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]
     W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
