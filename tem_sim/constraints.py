@@ -294,6 +294,27 @@ def _leaky_spike_integrals(kernel: Kernel, s: np.ndarray, a: np.ndarray, b: np.n
     raise ValidationError("kernel", kernel, "Delta or Exponential for leaky rows of spike inputs")
 
 
+def _delta_rows(inputs: SpikeInput, a: np.ndarray, b: np.ndarray, lam: np.ndarray) -> sp.csr_matrix:
+    """Rows of delta-kernel spike inputs, all presynaptic neurons at once: every arrival in
+    ``(a_k, b_k]`` adds ``exp(-lam_k (b_k - s))`` to its neuron's entry of row ``k``."""
+    st = inputs.spikes
+    arr = st.times + inputs.delay[st.indices]
+    order = np.argsort(arr, kind="stable")
+    arr, lab = arr[order], st.indices[order]
+    owner, idx = _expand(np.searchsorted(arr, a, side="right"), np.searchsorted(arr, b, side="right"))
+    vals = np.exp(-lam[owner] * (b[owner] - arr[idx])) if np.any(lam) else None
+    n = inputs.n_inputs
+    if owner.size > 0.1 * a.size * n:
+        # dense enough (a recurrent population sees most of its inputs in every interval):
+        # one bincount, no sort of the sparse indices
+        dense = np.bincount(owner * n + lab[idx], weights=vals, minlength=a.size * n).reshape(a.size, n)
+        dense = dense.astype(float, copy=False)
+        return sp.csr_matrix(dense)
+    out = sp.csr_matrix((np.ones(owner.size) if vals is None else vals, (owner, lab[idx])), shape=(a.size, n))
+    out.sum_duplicates()
+    return out
+
+
 def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
     """Row entries ``int_(a,b] exp(-(b - s)/tau) x_i(s) ds`` for every interval and input.
 
@@ -352,6 +373,8 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
         if np.any(leaky):
             out[leaky] = inputs.leaky_integrate(a[leaky], b[leaky], lam[leaky]).T
         return out
+    if isinstance(inputs, SpikeInput) and isinstance(inputs.kernel, Delta):
+        return _delta_rows(inputs, a, b, lam)
     if isinstance(inputs, SpikeInput):
         rows, cols, vals = [], [], []
         ip, il = np.flatnonzero(~leaky), np.flatnonzero(leaky)
