@@ -47,7 +47,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
-from .constraints import CombinedInputs, NeuronRows, SpikeInput, check_examples, layer_rows
+from .constraints import EQ_E1, CombinedInputs, NeuronRows, SpikeInput, check_examples, layer_rows
 from .constraints import _intervals, _leaky_harmonic_integrals, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Exponential, PeriodicLowpass
@@ -74,6 +74,10 @@ SVD_MAX_INPUTS = 256
 #: size of the spike-time rounding errors means exact spikes: that answer is kept (no weighting
 #: can improve it); above it the spikes are noisy and the GLS for jitter is solved.
 EXACT_RESIDUAL_FACTOR = 1e3
+
+#: Leaky GLS: the integrator's slope at a spike is kept above this fraction of its median
+#: (a spike reached tangentially must not get all the weight).
+LEAKY_SLOPE_FLOOR = 1e-3
 
 _METHODS = ("auto", "lstsq", "osqp")
 _JUMP_TOL = 1e-12          # layer_rows' default: same-instant repeats of a neuron's spike
@@ -283,6 +287,63 @@ def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1
     return C, rc, S / S.mean(), float(np.sqrt(S.mean()))
 
 
+def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None,
+                         keep: np.ndarray | None, kappa: float, delta: float, lam: float, errors: np.ndarray):
+    """GLS for spike-time jitter of a leaky neuron: the interval rows whitened by their Jacobian.
+
+    Row ``k`` (interval ``(t_k-1, t_k]``) moves by ``J_kk eps_k + J_k,k-1 eps_k-1`` when the spikes
+    are jittered by ``eps``: ``J_kk = u(t_k) - kappa lam delta`` (kappa times the integrator's slope
+    at the threshold) and ``J_k,k-1 = -exp(-lam h_k) (u(t_k-1) + kappa lam delta)`` (its slope after
+    the reset, decayed), zero when the interval does not start at the previous row's spike. So
+    ``J^-1 (A w - r)`` has independent errors ``eps`` (in time units): the rows and right-hand
+    sides are whitened by one banded triangular solve, the rounding errors' factor too. For a
+    perfect neuron (``lam = 0``) this is the running-sum weighting of :func:`_jitter_system`.
+    """
+    A = rows.A.toarray() if sp.issparse(rows.A) else np.asarray(rows.A, dtype=float)
+    r = rows.r
+    K = r.size
+    if w1 is None:
+        w1, _ = solve_lstsq(A, r, ridge=opts["ridge"], rcond=opts["rcond"])
+    if K == 0:
+        return A, r, np.zeros((0, 0))
+    start = rows.end - rows.length
+    chained = np.zeros(K, dtype=bool)
+    if K > 1:
+        # E1 rows start at the previous row's spike (E0 rows at t = 0)
+        chained[1:] = (rows.example[1:] == rows.example[:-1]) & (rows.kind[1:] == EQ_E1)
+    start = np.where(chained, np.concatenate([[0.0], rows.end[:-1]]), start)
+    t_end, t_start = rows.end, start
+    n = A.shape[1]
+    for final in (False, True):
+        u_end, u_start = np.empty(K), np.empty(K)
+        for e, (inp, _) in enumerate(examples):
+            m = rows.example == e
+            if np.any(m):
+                ve, vs = _input_values(inp, t_end[m]), _input_values(inp, t_start[m])
+                if keep is not None:
+                    ve, vs = ve[:, keep], vs[:, keep]
+                u_end[m], u_start[m] = ve @ w1 + bias, vs @ w1 + bias
+        diag = u_end - kappa * lam * delta
+        diag = np.maximum(diag, LEAKY_SLOPE_FLOOR * np.median(np.abs(diag)))
+        sub = np.where(chained, -np.exp(-lam * rows.length) * (u_start + kappa * lam * delta), 0.0)
+        ab = np.zeros((2, K))
+        ab[0] = diag
+        ab[1, :-1] = sub[1:]
+        if final:
+            break
+        # once more with the slopes at the spike times the first GLS answer predicts: its whitened
+        # residual is each spike's jitter (slopes at the jittered times correlate with it)
+        Wt = sla.solve_banded((1, 0), ab, np.column_stack([A, r]), check_finite=False)
+        w1 = solve_lstsq(Wt[:, :n], Wt[:, n], rcond=opts["rcond"])[0]
+        eps = Wt[:, :n] @ w1 - Wt[:, n]
+        if not np.all(np.isfinite(eps)):
+            break
+        t_end = rows.end - eps
+        t_start = np.where(chained, np.concatenate([[0.0], t_end[:-1]]), start)
+    W = sla.solve_banded((1, 0), ab, np.column_stack([A, r, np.diag(errors)]), check_finite=False)
+    return W[:, :n], W[:, n], W[:, n + 1:]
+
+
 def _floor_drive(u: np.ndarray) -> np.ndarray:
     """``|u|`` kept above 1e-3 of its largest value (a drive estimated near zero must not get all the weight)."""
     u = np.abs(u)
@@ -394,14 +455,17 @@ def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
 
 
 def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict, mode: Any,
-                     w1: np.ndarray | None = None, keep: np.ndarray | None = None) -> tuple:
+                     w1: np.ndarray | None = None, keep: np.ndarray | None = None, leak: tuple | None = None) -> tuple:
     """The rows a neuron's problem solves, ``(A, r, S)`` (``S``: row weights or None), and the same
     system weighted as a dense matrix with the factor of its rounding errors, ``(Y, c, Z)``: the
     uncertainty of either solver path is that of the system actually solved. ``mode``: None,
     "jitter" (with the first solve's ``w1`` when given) or a callable; also returns the jitter
     per unit error of the solved rows."""
     errors = row_rounding_errors(R, bias)
-    if mode == "jitter":
+    if mode == "jitter" and leak is not None and leak[2] > 0:
+        A, r, Z = _leaky_jitter_system(examples, R, bias, opts, w1, keep, *leak, errors)
+        S, scale = None, 1.0
+    elif mode == "jitter":
         A, r, S, scale = _jitter_system(examples, R, bias, opts, w1, keep)
         Z = _cumulative_errors(R, errors)
     else:
@@ -437,7 +501,9 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
             lo, hi = lo[keep], hi[keep]
         warm = None if prev is None else (prev if keep is None else prev[keep])
         if keep is None or keep.size:
-            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts)
+            tau = float(neurons.tau[q])
+            leak = (float(neurons.kappa[q]), float(neurons.delta[q]), 0.0 if math.isinf(tau) else 1.0 / tau)
+            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak)
         else:
             w, info, se = _nothing_to_fit(R, int(j), opts)
         if keep is not None:
@@ -458,7 +524,7 @@ def _nothing_to_fit(R: NeuronRows, j: int, opts: dict) -> tuple:
 
 
 def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray, hi: np.ndarray,
-             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict) -> tuple:
+             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None) -> tuple:
     """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs)."""
     t0 = time.perf_counter()
     mode, first, w1 = opts["row_weights"], None, None
@@ -472,7 +538,7 @@ def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray,
         else:
             mode, w1, first = "jitter", first[0], None
     if mode is not None or first is None:
-        system = _weighted_system(examples, R, int(j), bias, opts, mode, w1, keep=keep)
+        system = _weighted_system(examples, R, int(j), bias, opts, mode, w1, keep=keep, leak=leak)
     A, r, S, Y, c, Z, scale = system
     weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
     res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
@@ -481,7 +547,7 @@ def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray,
         n_ex = len(examples)
         g = _example_scales(np.bincount(R.example, weights=res ** 2, minlength=n_ex),
                             np.bincount(R.example, minlength=n_ex), R.n_inputs)[R.example]
-        Y, c, S = Y / g[:, None], c / g, S / g ** 2
+        Y, c, S = Y / g[:, None], c / g, (1.0 if S is None else S) / g ** 2
         Z = sp.diags(1.0 / g) @ Z if sp.issparse(Z) else Z / (g[:, None] if Z.ndim == 2 else g)
     if opts["method"] == "lstsq":
         w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
@@ -679,13 +745,15 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         rhs[ee, pos] = rows["r"][sel]
         D = np.zeros((n_ex, Kmax))
         D[ee, pos] = rows["err"][sel]
-        first, w1, gls = None, None, mode == "jitter"
+        first, w1, gls, redo = None, None, mode == "jitter", False
         if mode in ("auto", None):
             first = _solve(*_compress(F, rhs, Pt, D), int(j), opts)
             scale = _plain_scale(rows["r"][sel], rows["h"][sel], bias[q])
             if mode == "auto" and not _is_exact(first[2], D[valid]):
                 # noisy spikes: GLS for jitter, the drive at the spikes from this first answer
-                gls, w1 = True, first[0]
+                # (a leaky neuron's is solved from its dense rows: redo)
+                gls, w1 = params[4][q] == np.inf, first[0]
+                redo = not gls
         if gls:
             # feasible GLS (see _jitter_system): running sums from t = 0, weighted by 1 / u(t_k)^2
             F = np.cumsum(F, axis=1) * valid[..., None]
@@ -723,8 +791,11 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
                 first = _solve(Y, c, N, rho2, int(j), opts)
         w, diag, res, unc = first
         se, noise = _error_bars(diag, res, K, n, scale)
-        out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"], noise,
-                                   "gls" if gls else "none"), se))
+        info = _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"], noise,
+                           "gls" if gls else "none")
+        if redo:
+            info["_redo"] = True
+        out.append((w, info, se))
     return out
 
 
@@ -734,6 +805,16 @@ def _chunk_trains(st: SpikeTrains, lo: int, hi: int) -> tuple[np.ndarray, np.nda
     """Spike times of neurons ``lo .. hi - 1`` grouped by neuron, and their counts."""
     order, off = st._index()
     return np.ascontiguousarray(st.times[order[off[lo]:off[hi]]]), np.diff(off[lo:hi + 1])
+
+
+def _select_examples(examples: list, idx: np.ndarray) -> list:
+    """The examples with the output spikes of the (sorted) neurons ``idx`` only, renumbered ``0 ..``."""
+    out = []
+    for inp, st in examples:
+        m = np.isin(st.indices, idx)
+        out.append((inp, SpikeTrains(st.times[m], np.searchsorted(idx, st.indices[m]), idx.size, st.t_start,
+                                     st.t_stop, sort=False)))
+    return out
 
 
 def _sub_examples(examples: list, lo: int, hi: int) -> list:
@@ -947,11 +1028,8 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
             or callable(row_weights)):
         raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
-    if isinstance(row_weights, str) and row_weights == "auto" and (np.any(neurons.is_leaky) or ridge > 0 or lasso > 0):
+    if isinstance(row_weights, str) and row_weights == "auto" and (ridge > 0 or lasso > 0):
         row_weights = None
-    if isinstance(row_weights, str) and np.any(neurons.is_leaky):
-        raise ValidationError("row_weights", row_weights, "None or a callable for leaky neurons "
-                              "('jitter' re-anchors the equations at t = 0, which needs perfect integrators)")
     constrained = boxed or lasso > 0 or bool(inequalities)
     if method == "lstsq" and constrained:
         raise ValidationError("method", method, "'osqp' or 'auto' when bounds, sign, lasso or inequalities are used")
@@ -968,7 +1046,8 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                 warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol,
                 std_errors=bool(std_errors))
     spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None else []
+    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None \
+        and not (row_weights == "jitter" and np.any(neurons.is_leaky)) else []
     if banks and all(b is not None for b in banks):
         meta, Pt = _real_bases(banks)
         par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
@@ -979,6 +1058,16 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                   dict(opts, lo=lo[a:b], hi=hi[a:b], mask=None if mask is None else mask[a:b])) for a, b in spans]
     results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]
+    redo = np.array([k for k, (_, d, _) in enumerate(pairs) if d.pop("_redo", False)], dtype=int)
+    if redo.size:
+        # leaky neurons with noisy spikes: their GLS from the dense rows (whitened by the Jacobian)
+        sub = [redo[k:k + chunk_size] for k in range(0, redo.size, chunk_size)]
+        again = _run(executor, [(_fit_chunk, _select_examples(ex, idx), neurons.subset(idx), idx,
+                                 dict(opts, row_weights="jitter", lo=lo[idx], hi=hi[idx], mask=None))
+                                for idx in sub])
+        for idx, chunk in zip(sub, again):
+            for k, p in zip(idx, chunk):
+                pairs[k] = p
     W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
     infos = [d for _, d, _ in pairs]
     if std_errors and not (ridge > 0 or lasso > 0):
