@@ -6,7 +6,9 @@ runs a small part of it (``--quick``: fewer cells and draws). Setting: Figure 2 
 (20 inputs, 5 outputs, kappa = delta = b = 1, D = 10, inputs ``random_paper(20, 10, 10)``,
 weights ``U[0,1)``), the paper's noise model (every spike time of output neuron ``j`` in an
 example gets Gaussian noise of standard deviation ``level ||diff(t_j)||_2 / len(diff(t_j))``,
-:func:`tem_sim.reproduce.add_paper_noise`). Per draw (its own weights, inputs and noise):
+:func:`tem_sim.reproduce.add_paper_noise`). ``--tau 2`` runs the same grid with leaky neurons (no paper column; the bound from
+spike-time derivatives by finite differences of the engine). Per draw (its own weights,
+inputs and noise):
 
 * ``default``: ``fit_layer(noisy, neurons)`` with default options;
 * ``plain``: ``fit_layer(noisy, neurons, row_weights=None)`` (unweighted least squares);
@@ -69,10 +71,38 @@ def crb(examples: list, W: np.ndarray, nrn: Neurons, level: float) -> float:
     return float(np.sqrt(total))
 
 
-def cell(n_ex: int, li: int, draws: int) -> dict:
+def crb_engine(examples: list, W: np.ndarray, nrn: Neurons, level: float, h: float = 1e-6) -> float:
+    """The same bound with the spike times' derivatives by central differences of the engine
+    (any neuron model: used for leaky neurons)."""
+    fim = np.zeros((W.shape[0], W.shape[1], W.shape[1]))
+    for x, st in examples:
+        cols = []
+        for i in range(W.shape[1]):
+            E = np.zeros_like(W)
+            E[:, i] = h
+            up, dn = encode(x, W + E, nrn, st.t_stop), encode(x, W - E, nrn, st.t_stop)
+            k = np.minimum(st.counts(), np.minimum(up.counts(), dn.counts()))
+            cols.append([(up.neuron(j)[:k[j]] - dn.neuron(j)[:k[j]]) / (2 * h) for j in range(W.shape[0])])
+        for j in range(W.shape[0]):
+            t = st.neuron(j)
+            if t.size < 2:
+                continue
+            d = np.diff(t)
+            sigma = level * np.linalg.norm(d) / d.size
+            D = np.column_stack([c[j] for c in cols])
+            fim[j] += D.T @ D / sigma ** 2
+    try:
+        if np.max(np.linalg.cond(fim)) > 1e14:
+            return float("inf")
+        return float(np.sqrt(np.sum(np.trace(np.linalg.inv(fim), axis1=1, axis2=2))))
+    except np.linalg.LinAlgError:
+        return float("inf")
+
+
+def cell(n_ex: int, li: int, draws: int, tau: float = float("inf")) -> dict:
     """One Figure 2 cell: medians over ``draws`` draws of the default, plain and CRB errors."""
     level = FIG2_LEVELS[li]
-    nrn = Neurons(5, kappa=1.0, delta=1.0, bias=1.0)
+    nrn = Neurons(5, kappa=1.0, delta=1.0, bias=1.0, tau=tau)
     err, plain, bound, ident = [], [], [], True
     for d in range(draws):
         rng = np.random.default_rng([13, n_ex, li, d])
@@ -86,7 +116,7 @@ def cell(n_ex: int, li: int, draws: int) -> dict:
         ident &= bool(fit.identifiable.all())
         err.append(np.linalg.norm(fit.weights - W))
         plain.append(np.linalg.norm(fit_layer(noisy, nrn, row_weights=None, warn=False).weights - W))
-        bound.append(crb(ex, W, nrn, level))
+        bound.append(crb(ex, W, nrn, level) if np.isinf(tau) else crb_engine(ex, W, nrn, level))
     out = dict(examples=n_ex, level=level, identifiable=ident, default=float(np.median(err)),
                plain=float(np.median(plain)), crb=float(np.median(bound)))
     out["ratio"] = out["default"] / out["crb"] if np.isfinite(out["crb"]) and out["crb"] > 0 else float("nan")
@@ -118,6 +148,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--draws", type=int, default=10)
     ap.add_argument("--examples", type=int, nargs="*", default=list(EXAMPLES))
+    ap.add_argument("--tau", type=float, default=float("inf"),
+                    help="leak time constant (a Figure-2-like grid for leaky neurons; no paper column)")
     args = ap.parse_args()
     print(f"{'examples':>8s} {'level':>8s} {'ident':>5s} {'crb':>9s} {'default':>9s} {'ratio':>6s} "
           f"{'plain':>9s} {'paper':>9s} {'vs paper':>8s}")
@@ -125,8 +157,8 @@ def main() -> None:
         warnings.simplefilter("ignore")
         for n_ex in args.examples:
             for li in range(len(FIG2_LEVELS)):
-                c = cell(n_ex, li, args.draws)
-                p = paper_error(n_ex, li)
+                c = cell(n_ex, li, args.draws, args.tau)
+                p = paper_error(n_ex, li) if np.isinf(args.tau) else float("nan")
                 print(f"{n_ex:8d} {c['level']:8.2e} {str(c['identifiable'])[0]:>5s} {c['crb']:9.2e} "
                       f"{c['default']:9.2e} {c['ratio']:6.2f} {c['plain']:9.2e} {p:9.2e} {p / c['default']:8.2g}",
                       flush=True)

@@ -651,11 +651,25 @@ def _analog_intervals(times: np.ndarray, counts: np.ndarray, kappa: np.ndarray, 
     return prev, times, r, q
 
 
-def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -> dict:
+def _harmonics_at(meta: list, r: int, b: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Basis values ``phi(b)`` and derivatives ``phi'(b)`` at times ``b`` of examples ``e`` (rows of
+    the GLS for jitter: the drive and its slope at the spikes are ``phi . P w``, ``phi' . P w``)."""
+    phi, dphi = np.zeros((b.size, r)), np.zeros((b.size, r))
+    for k in np.unique(e):
+        period, M, keep = meta[k]
+        m = e == k
+        om = 2.0 * np.pi * np.arange(-M, M + 1) / period
+        ph = np.exp(1j * np.outer(np.mod(b[m], period), om))
+        phi[m] = _basis_columns(ph, M, keep, r)
+        dphi[m] = _basis_columns(ph * (1j * om)[None, :], M, keep, r)
+    return phi, dphi
+
+
+def _chunk_rows(meta: list, r: int, trains: list, params: tuple) -> dict:
     """Every row of a chunk over all examples, in the factored form (``F``, never ``F P``)."""
     kappa, delta, bias, v0, tau = params
     lam = np.where(np.isfinite(tau), 1.0 / np.where(np.isfinite(tau), tau, 1.0), 0.0)
-    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi", "dphi", "h")}
+    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "h", "b")}
     for e, ((period, M, keep), (times, counts)) in enumerate(zip(meta, trains)):
         a, b, rhs, q = _analog_intervals(times, counts, kappa, delta, bias, v0, lam)
         bank = FourierSignals(np.zeros((1, 2 * M + 1)), period)       # harmonics only
@@ -672,10 +686,7 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
         acc["h"].append(b - a)
         acc["q"].append(q)
         acc["e"].append(np.full(a.size, e))
-        if jitter:
-            ph = np.exp(1j * np.outer(np.mod(b, period), bank.omegas))
-            acc["phi"].append(_basis_columns(ph, M, keep, r))
-            acc["dphi"].append(_basis_columns(ph * (1j * bank.omegas)[None, :], M, keep, r))
+        acc["b"].append(b)
     out = {k: (np.concatenate(v) if v else None) for k, v in acc.items()}
     out["order"] = np.argsort(out["q"] * len(meta) + out["e"], kind="stable")
     out["offsets"] = np.concatenate([[0], np.cumsum(np.bincount(out["q"], minlength=params[0].size))])
@@ -719,7 +730,7 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
     """
     mode = opts["row_weights"]
     n_ex, r, n = Pt.shape
-    rows = _chunk_rows(meta, r, trains, params, mode in ("jitter", "auto"))
+    rows = _chunk_rows(meta, r, trains, params)
     bias = params[2]
     out = []
     for q, j in enumerate(js):
@@ -761,10 +772,8 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
             if w1 is None:
                 Y1, c1, _, rho1 = _compress(F, rhs, Pt)
                 w1 = _solve(Y1, c1, None, rho1, int(j), opts, bars=False)[0]
-            phi = np.zeros((n_ex, Kmax, r))
-            phi[ee, pos] = rows["phi"][sel]
-            dphi = np.zeros((n_ex, Kmax, r))
-            dphi[ee, pos] = rows["dphi"][sel]
+            phi, dphi = np.zeros((n_ex, Kmax, r)), np.zeros((n_ex, Kmax, r))
+            phi[ee, pos], dphi[ee, pos] = _harmonics_at(meta, r, rows["b"][sel], ee)
             g = np.ones(n_ex)
             for final in (False, True):
                 # the drive at the spikes the answer predicts (one Newton step from the observed,
