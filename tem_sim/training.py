@@ -14,6 +14,20 @@ are grouped into deterministic chunks that run serially or on any
 ``distributed`` client's ``get_executor()``); the answer does not depend on
 where the chunks run.
 
+Spike times carry jitter in real data, and the spike-interval equations are
+then correlated and unequally noisy. By default (``row_weights="auto"``) a
+first unweighted fit whose residual exceeds what rounding the spike times
+explains is followed by feasible generalised least squares for jitter, the
+efficient estimator (its error attains the Cramer-Rao bound): for perfect
+neurons each example's equations are re-anchored at ``t = 0`` and weighted by
+``1 / u(t_k)^2``, for leaky neurons the interval rows are whitened by their
+Jacobian in the spike times; each example's own jitter level is estimated
+from its share of the residual, and the drive is re-estimated once at the
+spike times the answer predicts. Per-weight standard errors come from the
+solved system's covariance (:attr:`FitResult.std_errors`), the jitter from the
+residual (``info["noise"]``). ``fit_bias=True`` learns each neuron's bias as
+the weight of a constant input and reports a bias confounded with its inputs.
+
 Analog (Fourier-series) inputs are never expanded into dense rows. Neuron
 ``j``'s rows in example ``e`` are ``F_je P_e'``: ``F_je`` holds the integrals
 of the ``2M + 1`` real harmonics over the neuron's intervals (cheap) and
@@ -56,7 +70,7 @@ from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, qr_solve, solve_lstsq, solve_osqp, svd_solve
 from .spikes import SpikeTrains
 
-__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS",
+__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS", "EXACT_RESIDUAL_FACTOR",
            "row_rounding_errors", "rounding_uncertainty"]
 
 #: Keys of every per-neuron ``info`` dict of a :class:`FitResult`.
