@@ -794,8 +794,8 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
                 # jittered times: the running-sum residual is u eps): weights not correlated with eps
                 Pw = Pt @ w1
                 u = np.einsum("ekr,er->ek", phi, Pw) + bias[q]
-                eps = (np.einsum("ekr,er->ek", F, Pw) - rhs) / np.where(u != 0, u, 1.0)
                 if final:
+                    eps = (np.einsum("ekr,er->ek", F, Pw) - rhs) / np.where(u != 0, u, 1.0)
                     u = u - np.einsum("ekr,er->ek", dphi, Pw) * eps
                 S = 1.0 / _floor_drive(u[valid]) ** 2
                 scale = float(np.sqrt(S.mean()))
