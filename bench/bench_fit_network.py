@@ -3,7 +3,7 @@
 Run from the repository root: ``python bench/bench_fit_network.py [--n 1000] [--workers 2]``, or
 ``python bench/run.py --only fit_network`` (``--quick``: 100 neurons). Network: ``n`` perfect TEMs
 (``kappa = 1, delta = 0.1``, biases ``U[2.5, 3)``), each receiving 10 % of the others through delta
-synapses with weights ``U[-0.01, 0.01)`` (mixed signs, seeded), one delay 0.05 for the projection,
+synapses with weights ``U[-0.005, 0.005)`` (mixed signs, seeded), one delay 0.05 for the projection,
 and 3 analog inputs (``random_paper(3, 4, 10)``, weights ``U[0, 0.5)``, learned too); run
 long enough for every neuron to emit more spikes than it has presynaptic candidates (all ``n - 1``
 other neurons are unknowns: the fit does not know which connections exist). Reported: the time of
@@ -39,7 +39,7 @@ DELAY = 0.05
 def network(n: int, seed: int = 0, density: float = 0.1, spikes_per_neuron: float = 2.2):
     """The recurrent population, its weights and its spikes (see the module docstring)."""
     rng = np.random.default_rng(seed)
-    W = sp.random(n, n, density=density, random_state=seed, data_rvs=lambda k: rng.uniform(-0.01, 0.01, k),
+    W = sp.random(n, n, density=density, random_state=seed, data_rvs=lambda k: rng.uniform(-0.005, 0.005, k),
                   format="csr")
     W.setdiag(0.0)
     W.eliminate_zeros()
@@ -54,6 +54,29 @@ def network(n: int, seed: int = 0, density: float = 0.1, spikes_per_neuron: floa
     t0 = time.perf_counter()
     out = net.run(t_end, {"x": x}, max_spikes=10 ** 9)["p"]
     return W.toarray(), V, x, nrn, out, time.perf_counter() - t0
+
+
+def measure_sample(n: int, k: int) -> dict:
+    """Fit the first ``k`` neurons of the ``n``-neuron population only (each against all ``n - 1``
+    others and the inputs, exactly as :func:`fit_network` does), serially: CPU time per neuron."""
+    from tem_sim.constraints import CombinedInputs, SpikeInput
+    from tem_sim.training import fit_layer
+
+    W, V, x, nrn, spikes, t_sim = network(n)
+    idx = np.arange(k)
+    m = spikes.indices < k
+    out = ts.SpikeTrains(spikes.times[m], spikes.indices[m], k, 0.0, spikes.t_stop)
+    mask = np.ones((k, n + 3), dtype=bool)
+    mask[idx, idx] = False
+    t0, c0 = time.perf_counter(), time.process_time()
+    fit = fit_layer([(CombinedInputs([SpikeInput(spikes, "delta", DELAY), x]), out)], nrn.subset(idx),
+                    mask=mask, chunk_size=max(1, k // 4), warn=False)
+    t_fit, cpu = time.perf_counter() - t0, time.process_time() - c0
+    ok = fit.identifiable
+    return dict(n=n, k=k, spikes=int(spikes.count), min_spikes=int(spikes.counts().min()), t_sim=t_sim,
+                t_fit=t_fit, cpu=cpu, identifiable=int(ok.sum()),
+                error_identifiable=float(np.abs(fit.weights[:, :n] - W[idx])[ok].max(initial=0.0)),
+                input_error=float(np.abs(fit.weights[:, n:] - V[idx])[ok].max(initial=0.0)))
 
 
 def measure(n: int, workers: int) -> dict:
@@ -90,7 +113,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1000)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--sample", type=int, default=0,
+                    help="fit only this many neurons (serially) and scale their CPU time to the population")
     args = ap.parse_args()
+    if args.sample:
+        with threadpool_limits(1):
+            m = measure_sample(args.n, args.sample)
+        print(f"n={m['n']} spikes={m['spikes']} (min per neuron {m['min_spikes']}) simulate {m['t_sim']:.1f} s; "
+              f"fit of {m['k']} neurons: {m['t_fit']:.1f} s wall, {m['cpu']:.1f} s CPU -> {m['n']} neurons "
+              f"{m['cpu'] * m['n'] / m['k']:.0f} s CPU; identifiable {m['identifiable']}/{m['k']}, max |error| "
+              f"{m['error_identifiable']:.2e} (input weights {m['input_error']:.2e}) on those", flush=True)
+        return
     with threadpool_limits(1):
         m = measure(args.n, args.workers)
     print(f"n={m['n']} spikes={m['spikes']} (min per neuron {m['min_spikes']}) simulate {m['t_sim']:.1f} s "
