@@ -46,7 +46,7 @@ from .signals import FourierSignals
 from .spikes import SpikeTrains
 from .stimuli import PiecewisePolynomials, SincSignals
 
-__all__ = ["SpikeInput", "NeuronRows", "interval_rows", "neuron_rows", "layer_rows",
+__all__ = ["SpikeInput", "CombinedInputs", "NeuronRows", "interval_rows", "neuron_rows", "layer_rows",
            "check_examples", "EQ_E0", "EQ_E1"]
 
 #: Row kinds of :attr:`NeuronRows.kind`.
@@ -124,6 +124,70 @@ class SpikeInput:
 
     def __reduce__(self):
         return (SpikeInput, (self.spikes, self.kernel, np.array(self.delay)))
+
+
+class CombinedInputs:
+    """Several input banks side by side, their inputs numbered one after the other.
+
+    A neuron driven by recurrent spikes, external analog inputs and a constant
+    (a bias to learn) sees the three as one input vector: rows are the
+    banks' rows side by side (sparse when a bank is a :class:`SpikeInput`).
+
+    Parameters
+    ----------
+    parts : sequence
+        Each a :class:`~tem_sim.signals.FourierSignals`, :class:`~tem_sim.stimuli.SincSignals`,
+        :class:`~tem_sim.stimuli.PiecewisePolynomials` or :class:`SpikeInput` (not nested).
+
+    Examples
+    --------
+    >>> from tem_sim.spikes import SpikeTrains
+    >>> ci = CombinedInputs([SpikeInput(SpikeTrains([0.5], [0], 1, t_stop=2.0), "delta"),
+    ...                      FourierSignals.from_one_sided([[1.0]], 1.0)])
+    >>> ci.n_inputs, interval_rows(ci, [0.0], [1.0]).toarray().tolist()
+    (2, [[1.0, 1.0]])
+    """
+
+    __slots__ = ("parts",)
+
+    def __init__(self, parts: Any) -> None:
+        parts = list(parts) if isinstance(parts, (list, tuple)) else None
+        if not parts:
+            raise ValidationError("CombinedInputs.parts", parts, "a non-empty list of input banks")
+        for k, p in enumerate(parts):
+            if not isinstance(p, (FourierSignals, SincSignals, PiecewisePolynomials, SpikeInput)):
+                raise ValidationError(f"CombinedInputs.parts[{k}]", type(p).__name__,
+                                      "a FourierSignals, SincSignals, PiecewisePolynomials or SpikeInput")
+        self.parts = parts
+
+    @property
+    def n_inputs(self) -> int:
+        """Total number of inputs."""
+        return int(sum(_n_inputs(p) for p in self.parts))
+
+    def delta_arrivals(self) -> np.ndarray | None:
+        """Sorted arrival times of every delta-kernel spike part (None when there is none)."""
+        arr = [p.all_arrivals() for p in self.parts if isinstance(p, SpikeInput) and isinstance(p.kernel, Delta)]
+        return np.sort(np.concatenate(arr)) if arr else None
+
+    def __repr__(self) -> str:
+        return f"CombinedInputs({self.parts!r})"
+
+    def __reduce__(self):
+        return (CombinedInputs, (self.parts,))
+
+
+def _n_inputs(inputs: Any) -> int:
+    return inputs.n_signals if hasattr(inputs, "n_signals") else inputs.n_inputs
+
+
+def _delta_arrivals(inputs: Any) -> np.ndarray | None:
+    """Arrival times of delta-kernel spikes among the inputs (they can trigger spikes), or None."""
+    if isinstance(inputs, SpikeInput) and isinstance(inputs.kernel, Delta):
+        return inputs.all_arrivals()
+    if isinstance(inputs, CombinedInputs):
+        return inputs.delta_arrivals()
+    return None
 
 
 @dataclass
@@ -239,6 +303,27 @@ def _leaky_spike_integrals(kernel: Kernel, s: np.ndarray, a: np.ndarray, b: np.n
     raise ValidationError("kernel", kernel, "Delta or Exponential for leaky rows of spike inputs")
 
 
+def _delta_rows(inputs: SpikeInput, a: np.ndarray, b: np.ndarray, lam: np.ndarray) -> sp.csr_matrix:
+    """Rows of delta-kernel spike inputs, all presynaptic neurons at once: every arrival in
+    ``(a_k, b_k]`` adds ``exp(-lam_k (b_k - s))`` to its neuron's entry of row ``k``."""
+    st = inputs.spikes
+    arr = st.times + inputs.delay[st.indices]
+    order = np.argsort(arr, kind="stable")
+    arr, lab = arr[order], st.indices[order]
+    owner, idx = _expand(np.searchsorted(arr, a, side="right"), np.searchsorted(arr, b, side="right"))
+    vals = np.exp(-lam[owner] * (b[owner] - arr[idx])) if np.any(lam) else None
+    n = inputs.n_inputs
+    if owner.size > 0.1 * a.size * n:
+        # dense enough (a recurrent population sees most of its inputs in every interval):
+        # one bincount, no sort of the sparse indices
+        dense = np.bincount(owner * n + lab[idx], weights=vals, minlength=a.size * n).reshape(a.size, n)
+        dense = dense.astype(float, copy=False)
+        return sp.csr_matrix(dense)
+    out = sp.csr_matrix((np.ones(owner.size) if vals is None else vals, (owner, lab[idx])), shape=(a.size, n))
+    out.sum_duplicates()
+    return out
+
+
 def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
     """Row entries ``int_(a,b] exp(-(b - s)/tau) x_i(s) ds`` for every interval and input.
 
@@ -266,6 +351,11 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
     >>> round(float(interval_rows(x, [0.0], [1.0], tau=1.0)[0, 0]), 12)  # 1 - exp(-1)
     0.632120558829
     """
+    if isinstance(inputs, CombinedInputs):
+        parts = [interval_rows(p, a, b, tau) for p in inputs.parts]
+        if any(sp.issparse(m) for m in parts):
+            return sp.hstack([sp.csr_matrix(m) for m in parts], format="csr")
+        return np.hstack(parts)
     a, b = check_intervals(a, b)
     t = as_float_array("tau", tau, finite=False)
     t = np.full(a.size, float(t)) if t.ndim == 0 else t.ravel()
@@ -292,6 +382,8 @@ def interval_rows(inputs: Any, a: Any, b: Any, tau: Any = np.inf) -> Any:
         if np.any(leaky):
             out[leaky] = inputs.leaky_integrate(a[leaky], b[leaky], lam[leaky]).T
         return out
+    if isinstance(inputs, SpikeInput) and isinstance(inputs.kernel, Delta):
+        return _delta_rows(inputs, a, b, lam)
     if isinstance(inputs, SpikeInput):
         rows, cols, vals = [], [], []
         ip, il = np.flatnonzero(~leaky), np.flatnonzero(leaky)
@@ -342,11 +434,11 @@ def check_examples(examples: Any, n_neurons: int | None = None) -> list[tuple[An
         inp, st = pair
         if isinstance(inp, (FourierSignals, SincSignals, PiecewisePolynomials)):
             k = inp.n_signals
-        elif isinstance(inp, SpikeInput):
+        elif isinstance(inp, (SpikeInput, CombinedInputs)):
             k = inp.n_inputs
         else:
             raise ValidationError(f"examples[{e}].inputs", type(inp).__name__,
-                                  "a FourierSignals, SincSignals, PiecewisePolynomials or a SpikeInput")
+                                  "a FourierSignals, SincSignals, PiecewisePolynomials, SpikeInput or CombinedInputs")
         if not isinstance(st, SpikeTrains):
             raise ValidationError(f"examples[{e}].output_spikes", type(st).__name__, "a SpikeTrains")
         if n_in is None:
@@ -524,7 +616,7 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
     per = [dict(A=[], r=[], kind=[], length=[], end=[], example=[], G=[], h=[], n_spikes=0) for _ in sel]
     for e, (inp, st) in enumerate(ex):
         segs_eq, segs_in = [], []
-        arrivals = inp.all_arrivals() if isinstance(inp, SpikeInput) and isinstance(inp.kernel, Delta) else None
+        arrivals = _delta_arrivals(inp)
         for q, j in enumerate(sel):
             times = st.neuron(int(j))
             jump = _jump_mask(times, arrivals, jump_tol)

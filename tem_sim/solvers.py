@@ -194,7 +194,8 @@ def _error_factor(row_errors: Any, R: int) -> Any:
 
 
 def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float = DEFAULT_RCOND,
-              row_errors: Any = None, rho2: float = 0.0) -> tuple[np.ndarray, dict[str, Any], float, float]:
+              row_errors: Any = None, rho2: float = 0.0,
+              inverse_diagonal: bool = False) -> tuple[np.ndarray, dict[str, Any], float, float]:
     """Least squares, rank, condition and rounding uncertainty from one SVD of ``Y``.
 
     Minimises ``||Y w - c||^2 + ridge ||w||^2``; singular values below
@@ -217,6 +218,9 @@ def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float 
         having errors ``N_b eps_b``.
     rho2 : float, default 0
         Squared residual already removed from the system (added to the reported residual).
+    inverse_diagonal : bool, default False
+        Also return ``diag["inverse_diagonal"]``, the diagonal of ``(Y'Y)^-1``
+        (``inf`` when rank deficient): the weights' variances per unit row variance.
 
     Returns
     -------
@@ -238,12 +242,13 @@ def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float 
     Y = np.asarray(Y, dtype=float)
     c = np.asarray(c, dtype=float)
     R, n = Y.shape
+    empty = dict(inverse_diagonal=np.full(n, np.inf)) if inverse_diagonal else {}
     if R == 0 or n == 0:
-        return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=n == 0), \
+        return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=n == 0, **empty), \
             float(np.sqrt(rho2)), (0.0 if n == 0 else float("inf"))
     top = float(np.max(np.abs(Y)))
     if top == 0.0:
-        return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=False), \
+        return np.zeros(n), dict(rank=0, condition=float("inf"), identifiable=False, **empty), \
             float(np.sqrt(rho2 + c @ c)), float("inf")
     e = math.frexp(top)[1]                                   # Y = 2^e Ys exactly, max |Ys| in [1/2, 1)
     U, s, Vt = sla.svd(np.ldexp(Y, -e), full_matrices=False, check_finite=False, lapack_driver="gesdd")
@@ -277,6 +282,10 @@ def svd_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float 
             unc = float(np.ldexp(unc, -e))
         if not np.isfinite(unc):
             unc = float("inf")
+    if inverse_diagonal:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            diag["inverse_diagonal"] = (np.ldexp(np.sum((Vt / s[:, None]) ** 2, axis=0), -2 * e)
+                                        if diag["identifiable"] else np.full(n, np.inf))
     return w, diag, residual, unc
 
 
@@ -339,7 +348,8 @@ def _factor_condition(U: np.ndarray) -> float:
 
 def cholesky_solve(Y: np.ndarray, c: np.ndarray, *, rcond: float = DEFAULT_RCOND,
                    max_condition: float = FAST_MAX_CONDITION, row_errors: Any = None, n_probes: int = 32,
-                   seed: Any = 0, rho2: float = 0.0) -> tuple[np.ndarray, dict[str, Any], float, float] | None:
+                   seed: Any = 0, rho2: float = 0.0,
+                   inverse_diagonal: bool = False) -> tuple[np.ndarray, dict[str, Any], float, float] | None:
     """Well-conditioned least squares through the normal equations at BLAS-3 speed, or None.
 
     ``Y'Y`` (one matrix product) is factored by Cholesky; the solution is
@@ -369,6 +379,8 @@ def cholesky_solve(Y: np.ndarray, c: np.ndarray, *, rcond: float = DEFAULT_RCOND
         Seeds the probes (pass the neuron's index: the answer then does not depend on batching).
     rho2 : float, default 0
         Squared residual already removed from the system.
+    inverse_diagonal : bool, default False
+        Also return ``diag["inverse_diagonal"]`` as :func:`svd_solve` (from the Cholesky factor).
 
     Returns
     -------
@@ -420,7 +432,18 @@ def cholesky_solve(Y: np.ndarray, c: np.ndarray, *, rcond: float = DEFAULT_RCOND
             break
     res = Y @ w - c
     residual = float(np.sqrt(rho2 + res @ res))
-    return w, dict(rank=n, condition=cond, identifiable=True), residual, unc
+    diag = dict(rank=n, condition=cond, identifiable=True)
+    if inverse_diagonal:
+        diag["inverse_diagonal"] = _factor_inverse_diagonal(L)
+    return w, diag, residual, unc
+
+
+def _factor_inverse_diagonal(U: np.ndarray) -> np.ndarray:
+    """Diagonal of ``(U'U)^-1`` for an upper-triangular factor ``U``: squared row norms of ``U^-1``."""
+    Ui, info = lapack.dtrtri(U, lower=0)
+    if info != 0:
+        return np.full(U.shape[0], np.inf)
+    return np.sum(np.triu(Ui) ** 2, axis=1)
 
 
 def _geqrf(A: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -447,7 +470,7 @@ def _apply_qt(qr: np.ndarray, tau: np.ndarray, B: np.ndarray) -> np.ndarray | No
 
 def qr_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float = DEFAULT_RCOND,
              row_errors: Any = None, n_probes: int = 32, seed: Any = 0,
-             rho2: float = 0.0) -> tuple[np.ndarray, dict[str, Any], float, float] | None:
+             rho2: float = 0.0, inverse_diagonal: bool = False) -> tuple[np.ndarray, dict[str, Any], float, float] | None:
     """Full-rank least squares by Householder QR, or None when the rank needs the SVD.
 
     The middle path between :func:`cholesky_solve` (condition up to
@@ -478,6 +501,8 @@ def qr_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float =
         Seeds the probes.
     rho2 : float, default 0
         Squared residual already removed from the system.
+    inverse_diagonal : bool, default False
+        Also return ``diag["inverse_diagonal"]`` as :func:`svd_solve` (from ``R``).
 
     Returns
     -------
@@ -529,7 +554,10 @@ def qr_solve(Y: np.ndarray, c: np.ndarray, *, ridge: float = 0.0, rcond: float =
     residual = float(np.sqrt(rho2 + res @ res))
     if not np.isfinite(unc):
         unc = float("inf")
-    return w, dict(rank=n, condition=cond, identifiable=True), residual, unc
+    diag = dict(rank=n, condition=cond, identifiable=True)
+    if inverse_diagonal:
+        diag["inverse_diagonal"] = _factor_inverse_diagonal(U)
+    return w, diag, residual, unc
 
 
 def _box(n: int, lower: Any, upper: Any) -> tuple[np.ndarray, np.ndarray]:

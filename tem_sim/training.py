@@ -14,6 +14,20 @@ are grouped into deterministic chunks that run serially or on any
 ``distributed`` client's ``get_executor()``); the answer does not depend on
 where the chunks run.
 
+Spike times carry jitter in real data, and the spike-interval equations are
+then correlated and unequally noisy. By default (``row_weights="auto"``) a
+first unweighted fit whose residual exceeds what rounding the spike times
+explains is followed by feasible generalised least squares for jitter, the
+efficient estimator (its error attains the Cramer-Rao bound): for perfect
+neurons each example's equations are re-anchored at ``t = 0`` and weighted by
+``1 / u(t_k)^2``, for leaky neurons the interval rows are whitened by their
+Jacobian in the spike times; each example's own jitter level is estimated
+from its share of the residual, and the drive is re-estimated once at the
+spike times the answer predicts. Per-weight standard errors come from the
+solved system's covariance (:attr:`FitResult.std_errors`), the jitter from the
+residual (``info["noise"]``). ``fit_bias=True`` learns each neuron's bias as
+the weight of a constant input and reports a bias confounded with its inputs.
+
 Analog (Fourier-series) inputs are never expanded into dense rows. Neuron
 ``j``'s rows in example ``e`` are ``F_je P_e'``: ``F_je`` holds the integrals
 of the ``2M + 1`` real harmonics over the neuron's intervals (cheap) and
@@ -39,7 +53,7 @@ import math
 import time
 import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -47,7 +61,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
-from .constraints import NeuronRows, SpikeInput, check_examples, layer_rows
+from .constraints import EQ_E1, CombinedInputs, NeuronRows, SpikeInput, check_examples, layer_rows
 from .constraints import _intervals, _leaky_harmonic_integrals, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Exponential, PeriodicLowpass
@@ -56,11 +70,11 @@ from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, qr_solve, solve_lstsq, solve_osqp, svd_solve
 from .spikes import SpikeTrains
 
-__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS",
+__all__ = ["FitResult", "fit_layer", "FIT_INFO_KEYS", "DEFAULT_IDENT_TOL", "SVD_MAX_INPUTS", "EXACT_RESIDUAL_FACTOR",
            "row_rounding_errors", "rounding_uncertainty"]
 
 #: Keys of every per-neuron ``info`` dict of a :class:`FitResult`.
-FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty")
+FIT_INFO_KEYS = INFO_KEYS + ("neuron", "n_spikes", "uncertainty", "noise", "weighting")
 
 #: Default of ``ident_tol``: weights whose rounding uncertainty exceeds this
 #: (relative to ``max(1, max|w|)``) are reported as not determined.
@@ -69,6 +83,15 @@ DEFAULT_IDENT_TOL = 1e-4
 #: Least-squares neurons with at most this many inputs are always solved by one SVD
 #: (exact rank and condition number); above it the Cholesky path is tried first.
 SVD_MAX_INPUTS = 256
+
+#: With ``row_weights="auto"``, a first unweighted fit whose residual is within this factor of the
+#: size of the spike-time rounding errors means exact spikes: that answer is kept (no weighting
+#: can improve it); above it the spikes are noisy and the GLS for jitter is solved.
+EXACT_RESIDUAL_FACTOR = 1e3
+
+#: Leaky GLS: the integrator's slope at a spike is kept above this fraction of its median
+#: (a spike reached tangentially must not get all the weight).
+LEAKY_SLOPE_FLOOR = 1e-3
 
 _METHODS = ("auto", "lstsq", "osqp")
 _JUMP_TOL = 1e-12          # layer_rows' default: same-instant repeats of a neuron's spike
@@ -86,11 +109,46 @@ class FitResult:
         One dict per output neuron with the keys of :data:`FIT_INFO_KEYS`
         (method, status, n_rows, n_inequalities, n_unknowns, rank, condition,
         residual, identifiable, iterations, polish_status, time, neuron, n_spikes,
-        uncertainty: the RMS weight error that rounding the spike times alone causes).
+        uncertainty: the RMS weight error that rounding the spike times alone causes,
+        noise: the spike-time jitter (standard deviation, time units) estimated from the
+        residual, weighting: "gls" (generalised least squares for jitter), "none" or "callable").
+    std_errors : ndarray, shape (n_out, n_in), optional
+        Standard error of each weight: ``sigma sqrt(diag (Y'Y)^-1)`` of the system solved
+        (with GLS, the Cramer-Rao bound at the estimate), ``sigma`` estimated from the
+        residual with ``n_rows - n_unknowns`` degrees of freedom; ``inf`` for undetermined
+        neurons, NaN when not estimable (no spare rows, penalties, ``std_errors=False``).
+    bias, bias_std_errors : ndarray, shape (n_out,), optional
+        With ``fit_bias=True``: each neuron's learned bias and its standard error.
+    confounded : dict
+        With ``fit_bias=True``: ``{neuron: [inputs]}`` for neurons whose bias the data cannot
+        tell apart from a combination of these inputs (nearly constant over the intervals).
     """
 
     weights: np.ndarray
     info: list = field(default_factory=list)
+    std_errors: np.ndarray | None = None
+    bias: np.ndarray | None = None
+    bias_std_errors: np.ndarray | None = None
+    confounded: dict = field(default_factory=dict)
+
+    def intervals(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+        """Confidence intervals ``weights -/+ q std_errors`` at ``level`` (Student t quantile with each
+        neuron's ``n_rows - n_unknowns`` degrees of freedom).
+
+        Returns
+        -------
+        lower, upper : ndarray, shape (n_out, n_in)
+        """
+        from scipy.stats import t as student
+
+        level = as_scalar("level", level, positive=True)
+        if not level < 1:
+            raise ValidationError("level", level, "in (0, 1)")
+        if self.std_errors is None:
+            raise ValidationError("std_errors", None, "computed (fit_layer(..., std_errors=True))")
+        dof = np.array([max(d["n_rows"] - d["n_unknowns"], 1) for d in self.info], dtype=float)
+        q = student.ppf(0.5 + level / 2, dof)[:, None]
+        return self.weights - q * self.std_errors, self.weights + q * self.std_errors
 
     @property
     def identifiable(self) -> np.ndarray:
@@ -186,6 +244,8 @@ def rounding_uncertainty(A: Any, errors: np.ndarray, rcond: float = DEFAULT_RCON
 
 def _input_values(inputs: Any, t: np.ndarray) -> np.ndarray:
     """Values ``x_i(t)`` of every input at the times ``t``, shape (len(t), n_in)."""
+    if isinstance(inputs, CombinedInputs):
+        return np.hstack([_input_values(p, t) for p in inputs.parts])
     if isinstance(inputs, SpikeInput):
         k = inputs.kernel
         if isinstance(k, PeriodicLowpass):
@@ -215,23 +275,138 @@ def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
     return (sp.vstack(blocks, format="csr") if sp.issparse(A) else np.vstack(blocks)), np.concatenate(rhs)
 
 
-def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict):
+def _jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None = None,
+                   keep: np.ndarray | None = None):
     """Feasible GLS for spike-time jitter: cumulative rows weighted by 1 / u(t_k)^2.
 
     Anchored at ``t = 0``, row ``k`` depends on one spike time only, so jitter
     ``eps_k`` perturbs it by ``u(t_k) eps_k``, independently of the other rows;
-    the drive ``u`` at the spike times comes from a first unweighted solve.
+    the drive ``u`` at the spike times comes from a first solve (``w1``, or an
+    unweighted solve of the cumulative rows). Returns ``(C, rc, S, scale)``:
+    rows, right-hand sides, weights normalised to mean 1, and ``scale`` such that
+    the spike-time jitter is ``scale`` times the weighted rows' error.
     """
     C, rc = _cumulative(rows)
-    w1, _ = solve_lstsq(C, rc, ridge=opts["ridge"], rcond=opts["rcond"])
+    if w1 is None:
+        w1, _ = solve_lstsq(C, rc, ridge=opts["ridge"], rcond=opts["rcond"])
     u = np.empty(rows.n_rows)
     for e, (inp, _) in enumerate(examples):
         m = rows.example == e
         if np.any(m):
-            u[m] = _input_values(inp, rows.end[m]) @ w1 + bias
-    u = np.maximum(np.abs(u), 1e-3 * np.abs(u).max()) if u.size else u
-    S = 1.0 / u ** 2
-    return C, rc, (S / S.mean() if S.size else S)
+            vals = _input_values(inp, rows.end[m])
+            u[m] = (vals if keep is None else vals[:, keep]) @ w1 + bias
+    if not u.size:
+        return C, rc, u, float("nan")
+    S = 1.0 / _floor_drive(u) ** 2
+    return C, rc, S / S.mean(), float(np.sqrt(S.mean()))
+
+
+def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: dict, w1: np.ndarray | None,
+                         keep: np.ndarray | None, kappa: float, delta: float, lam: float, errors: np.ndarray):
+    """GLS for spike-time jitter of a leaky neuron: the interval rows whitened by their Jacobian.
+
+    Row ``k`` (interval ``(t_k-1, t_k]``) moves by ``J_kk eps_k + J_k,k-1 eps_k-1`` when the spikes
+    are jittered by ``eps``: ``J_kk = u(t_k) - kappa lam delta`` (kappa times the integrator's slope
+    at the threshold) and ``J_k,k-1 = -exp(-lam h_k) (u(t_k-1) + kappa lam delta)`` (its slope after
+    the reset, decayed), zero when the interval does not start at the previous row's spike. So
+    ``J^-1 (A w - r)`` has independent errors ``eps`` (in time units): the rows and right-hand
+    sides are whitened by one banded triangular solve, the rounding errors' factor too. For a
+    perfect neuron (``lam = 0``) this is the running-sum weighting of :func:`_jitter_system`.
+    """
+    A = rows.A.toarray() if sp.issparse(rows.A) else np.asarray(rows.A, dtype=float)
+    r = rows.r
+    K = r.size
+    if w1 is None:
+        w1, _ = solve_lstsq(A, r, ridge=opts["ridge"], rcond=opts["rcond"])
+    if K == 0:
+        return A, r, np.zeros((0, 0))
+    start = rows.end - rows.length
+    chained = np.zeros(K, dtype=bool)
+    if K > 1:
+        # E1 rows start at the previous row's spike (E0 rows at t = 0)
+        chained[1:] = (rows.example[1:] == rows.example[:-1]) & (rows.kind[1:] == EQ_E1)
+    start = np.where(chained, np.concatenate([[0.0], rows.end[:-1]]), start)
+    t_end, t_start = rows.end, start
+    n = A.shape[1]
+    for final in (False, True):
+        u_end, u_start = np.empty(K), np.empty(K)
+        for e, (inp, _) in enumerate(examples):
+            m = rows.example == e
+            if np.any(m):
+                ve, vs = _input_values(inp, t_end[m]), _input_values(inp, t_start[m])
+                if keep is not None:
+                    ve, vs = ve[:, keep], vs[:, keep]
+                u_end[m], u_start[m] = ve @ w1 + bias, vs @ w1 + bias
+        diag = u_end - kappa * lam * delta
+        diag = np.maximum(diag, LEAKY_SLOPE_FLOOR * np.median(np.abs(diag)))
+        sub = np.where(chained, -np.exp(-lam * rows.length) * (u_start + kappa * lam * delta), 0.0)
+        ab = np.zeros((2, K))
+        ab[0] = diag
+        ab[1, :-1] = sub[1:]
+        if final:
+            break
+        # once more with the slopes at the spike times the first GLS answer predicts: its whitened
+        # residual is each spike's jitter (slopes at the jittered times correlate with it)
+        Wt = sla.solve_banded((1, 0), ab, np.column_stack([A, r]), check_finite=False)
+        w1 = solve_lstsq(Wt[:, :n], Wt[:, n], rcond=opts["rcond"])[0]
+        eps = Wt[:, :n] @ w1 - Wt[:, n]
+        if not np.all(np.isfinite(eps)):
+            break
+        t_end = rows.end - eps
+        t_start = np.where(chained, np.concatenate([[0.0], t_end[:-1]]), start)
+    W = sla.solve_banded((1, 0), ab, np.column_stack([A, r, np.diag(errors)]), check_finite=False)
+    return W[:, :n], W[:, n], W[:, n + 1:]
+
+
+def _floor_drive(u: np.ndarray) -> np.ndarray:
+    """``|u|`` kept above 1e-3 of its largest value (a drive estimated near zero must not get all the weight)."""
+    u = np.abs(u)
+    return np.maximum(u, 1e-3 * u.max()) if u.size else u
+
+
+def _plain_scale(r: np.ndarray, length: np.ndarray, bias: Any) -> float:
+    """Spike-time jitter per unit error of unweighted interval rows: a row's error is
+    ``u(t_k) eps_k - u(t_k-1) eps_k-1``, of size about ``sqrt(2) |mean drive|`` times the jitter."""
+    if not r.size:
+        return float("nan")
+    drive = (np.abs(r) + np.abs(bias) * length) / np.maximum(length, np.finfo(float).tiny)
+    return float(1.0 / np.sqrt(2.0 * np.mean(drive ** 2)))
+
+
+def _example_scales(rss: np.ndarray, counts: np.ndarray, n: int, prior_rows: float = 10.0) -> np.ndarray:
+    """Relative jitter level of each example from its share of the residual, ``sigma_e / sigma``.
+
+    ``rss[e]``: the example's squared residual, ``counts[e]`` its rows, ``n`` unknowns. Each
+    example's variance ``rss_e / (counts_e (K - n) / K)`` is shrunk towards the pooled one
+    (as if ``prior_rows`` more rows had the pooled variance); examples without rows get 1.
+    """
+    counts = np.asarray(counts, dtype=float)
+    K = counts.sum()
+    dof = K - n
+    total = float(np.sum(rss))
+    if dof <= 0 or not total > 0:
+        return np.ones(rss.size)
+    pooled = total / dof
+    var = (rss + prior_rows * pooled) / (counts * dof / K + prior_rows)
+    return np.sqrt(var / pooled)
+
+
+def _is_exact(residual: float, errors: np.ndarray) -> bool:
+    """Whether a fit's residual is explained by rounding the spike times alone (exact spikes)."""
+    size = sp.linalg.norm(errors) if sp.issparse(errors) else np.linalg.norm(errors)
+    return residual <= EXACT_RESIDUAL_FACTOR * float(size)
+
+
+def _error_bars(diag: dict, residual: float, K: int, n: int, scale: float) -> tuple[np.ndarray, float]:
+    """Per-weight standard errors ``sigma sqrt(diag (Y'Y)^-1)`` with ``sigma^2 = residual^2 / (K - n)``
+    (the GLS covariance at the estimate) and the spike-time jitter ``scale * sigma``."""
+    dof = K - n
+    inv = diag.get("inverse_diagonal")
+    if inv is None or dof <= 0:
+        return np.full(n, np.nan), float("nan")
+    sigma = residual / math.sqrt(dof)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return sigma * np.sqrt(inv), float(sigma * scale)
 
 
 def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
@@ -244,19 +419,23 @@ def _row_weights(spec: Any, j: int, rows: NeuronRows) -> np.ndarray | None:
     return w
 
 
-def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict) -> tuple:
+def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict, bars: bool = True) -> tuple:
     """One neuron's least squares. Large systems: the normal equations (Cholesky) when well
     conditioned, else Householder QR while the rank is clearly full; small or rank-deficient
-    systems, and whatever the faster paths decline: one SVD."""
+    systems, and whatever the faster paths decline: one SVD. With ``bars`` (and ``std_errors``
+    asked for) the diagonal of ``(Y'Y)^-1`` comes too."""
     out = None
+    inv = bool(bars and opts["std_errors"])
     if Y.shape[1] > SVD_MAX_INPUTS:
         seed = (_PROBE_SEED, int(j))
         if opts["ridge"] == 0:
-            out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
+            out = cholesky_solve(Y, c, rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2, inverse_diagonal=inv)
         if out is None:
-            out = qr_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2)
+            out = qr_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, seed=seed, rho2=rho2,
+                           inverse_diagonal=inv)
     if out is None:
-        out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2)
+        out = svd_solve(Y, c, ridge=opts["ridge"], rcond=opts["rcond"], row_errors=Z, rho2=rho2,
+                        inverse_diagonal=inv)
     return out
 
 
@@ -269,11 +448,13 @@ def judge_uncertainty(info: dict, w: np.ndarray, uncertainty: float, ident_tol: 
 
 
 def _lstsq_info(w: np.ndarray, diag: dict, residual: float, unc: float, n_rows: int, n: int, j: int,
-                n_spikes: int, t0: float, ident_tol: float) -> dict:
+                n_spikes: int, t0: float, ident_tol: float, noise: float = float("nan"),
+                weighting: str = "none") -> dict:
     info = dict(method="lstsq", status="solved", n_rows=int(n_rows), n_inequalities=0, n_unknowns=int(n),
                 rank=int(diag["rank"]), condition=float(diag["condition"]), residual=float(residual),
                 identifiable=bool(diag["identifiable"]), iterations=0, polish_status=0,
-                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes))
+                time=time.perf_counter() - t0, neuron=int(j), n_spikes=int(n_spikes),
+                noise=float(noise), weighting=weighting)
     judge_uncertainty(info, w, unc, ident_tol)
     return info
 
@@ -287,17 +468,24 @@ def _cumulative_errors(rows: NeuronRows, errors: np.ndarray) -> sp.csr_matrix:
     return sp.block_diag(blocks, format="csr") if blocks else sp.csr_matrix((0, 0))
 
 
-def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict) -> tuple:
+def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: dict, mode: Any,
+                     w1: np.ndarray | None = None, keep: np.ndarray | None = None, leak: tuple | None = None) -> tuple:
     """The rows a neuron's problem solves, ``(A, r, S)`` (``S``: row weights or None), and the same
     system weighted as a dense matrix with the factor of its rounding errors, ``(Y, c, Z)``: the
-    uncertainty of either solver path is that of the system actually solved."""
+    uncertainty of either solver path is that of the system actually solved. ``mode``: None,
+    "jitter" (with the first solve's ``w1`` when given) or a callable; also returns the jitter
+    per unit error of the solved rows."""
     errors = row_rounding_errors(R, bias)
-    if opts["row_weights"] == "jitter":
-        A, r, S = _jitter_system(examples, R, bias, opts)
+    if mode == "jitter" and leak is not None and leak[2] > 0:
+        A, r, Z = _leaky_jitter_system(examples, R, bias, opts, w1, keep, *leak, errors)
+        S, scale = None, 1.0
+    elif mode == "jitter":
+        A, r, S, scale = _jitter_system(examples, R, bias, opts, w1, keep)
         Z = _cumulative_errors(R, errors)
     else:
-        A, r, S = R.A, R.r, _row_weights(opts["row_weights"], j, R)
+        A, r, S = R.A, R.r, _row_weights(mode, j, R)
         Z = errors
+        scale = _plain_scale(R.r, R.length, bias)
     Y = A.toarray() if sp.issparse(A) else np.array(A, dtype=float)
     c = r
     if S is not None:
@@ -305,40 +493,99 @@ def _weighted_system(examples: list, R: NeuronRows, j: int, bias: float, opts: d
         Y *= sw[:, None]
         c = r * sw
         Z = sp.diags(sw) @ Z if sp.issparse(Z) else Z * sw
-    return A, r, S, Y, c, Z
+    return A, r, S, Y, c, Z, scale
 
 
 def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> list[tuple[np.ndarray, dict]]:
     """Build and solve the problems of a chunk of neurons from dense or sparse rows (runs in a worker).
 
     ``examples`` and ``neurons`` hold the chunk's neurons only; ``js`` are their indices in the layer.
+    With ``opts["mask"]``, each neuron's weights outside its mask are fixed at 0 (their columns dropped).
     """
     rows = layer_rows(examples, neurons, inequalities=opts["inequalities"],
                       n_points=opts["n_points"], margin=opts["margin"])
     out = []
     prev = None
     for q, (j, R) in enumerate(zip(js, rows)):
-        bias = float(neurons.bias[q])
-        t0 = time.perf_counter()
-        A, r, S, Y, c, Z = _weighted_system(examples, R, int(j), bias, opts)
-        if opts["method"] == "lstsq":
-            w, diag, res, unc = _solve(Y, c, Z, 0.0, int(j), opts)
-            out.append((w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
-                                       opts["ident_tol"])))
-            continue
-        w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=opts["lo"][q],
-                             upper=opts["hi"][q], G=R.G if opts["inequalities"] else None,
-                             h=R.h if opts["inequalities"] else None, row_weights=S,
-                             warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
-                             settings=opts["osqp_settings"])
+        keep = None if opts.get("mask") is None else np.flatnonzero(opts["mask"][q])
+        lo, hi = opts["lo"][q], opts["hi"][q]
+        n_in = R.n_inputs
+        if keep is not None:
+            R = replace(R, A=R.A[:, keep], G=R.G[:, keep])
+            lo, hi = lo[keep], hi[keep]
+        warm = None if prev is None else (prev if keep is None else prev[keep])
+        if keep is None or keep.size:
+            tau = float(neurons.tau[q])
+            leak = (float(neurons.kappa[q]), float(neurons.delta[q]), 0.0 if math.isinf(tau) else 1.0 / tau)
+            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak)
+        else:
+            w, info, se = _nothing_to_fit(R, int(j), opts)
+        if keep is not None:
+            w_full, se_full = np.zeros(n_in), np.zeros(n_in)
+            w_full[keep], se_full[keep] = w, se
+            w, se = w_full, se_full
         prev = w
-        info["neuron"] = int(j)
-        info["n_spikes"] = int(R.n_spikes)
-        # the rounding uncertainty of the weighted system OSQP solved (not of the unweighted rows)
-        unc = _solve(Y, c, Z, 0.0, int(j), opts)[3] if info["identifiable"] else float("inf")
-        judge_uncertainty(info, w, unc, opts["ident_tol"])
-        out.append((w, info))
+        out.append((w, info, se))
     return out
+
+
+def _nothing_to_fit(R: NeuronRows, j: int, opts: dict) -> tuple:
+    """A neuron whose mask leaves no weight to learn."""
+    t0 = time.perf_counter()
+    w, diag, res, unc = svd_solve(np.zeros((R.n_rows, 0)), np.zeros(R.n_rows), inverse_diagonal=True)
+    return w, _lstsq_info(w, diag, float(np.linalg.norm(R.r)), 0.0, R.n_rows, 0, j, R.n_spikes, t0,
+                          opts["ident_tol"]), np.zeros(0)
+
+
+def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray, hi: np.ndarray,
+             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None) -> tuple:
+    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs)."""
+    t0 = time.perf_counter()
+    mode, first, w1 = opts["row_weights"], None, None
+    if mode == "auto":
+        # exact spikes: the unweighted rows' answer is exact (and best conditioned); noisy
+        # spikes: GLS for jitter, the drive at the spikes from this first answer
+        system = _weighted_system(examples, R, int(j), bias, opts, None, keep=keep)
+        first = _solve(*system[3:6], 0.0, int(j), opts)
+        if _is_exact(first[2], row_rounding_errors(R, bias)):
+            mode = None
+        else:
+            mode, w1, first = "jitter", first[0], None
+    if mode is not None or first is None:
+        system = _weighted_system(examples, R, int(j), bias, opts, mode, w1, keep=keep, leak=leak)
+    A, r, S, Y, c, Z, scale = system
+    weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
+    res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
+    if res is not None and not _is_exact(float(np.linalg.norm(res)), Z):
+        # each example's own jitter level, from its share of a first GLS answer's residual
+        n_ex = len(examples)
+        g = _example_scales(np.bincount(R.example, weights=res ** 2, minlength=n_ex),
+                            np.bincount(R.example, minlength=n_ex), R.n_inputs)[R.example]
+        Y, c, S = Y / g[:, None], c / g, (1.0 if S is None else S) / g ** 2
+        Z = sp.diags(1.0 / g) @ Z if sp.issparse(Z) else Z / (g[:, None] if Z.ndim == 2 else g)
+    if opts["method"] == "lstsq":
+        w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
+        se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
+        return w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
+                              opts["ident_tol"], noise, weighting), se
+    w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=lo,
+                         upper=hi, G=R.G if opts["inequalities"] else None,
+                         h=R.h if opts["inequalities"] else None, row_weights=S,
+                         warm_start=prev if opts["warm_start"] else None, rcond=opts["rcond"],
+                         settings=opts["osqp_settings"])
+    info["neuron"] = int(j)
+    info["n_spikes"] = int(R.n_spikes)
+    # the rounding uncertainty and the error bars of the weighted system OSQP solved (the
+    # unconstrained GLS covariance at the estimate: exact when no constraint is active)
+    if info["identifiable"]:
+        _, diag, _, unc = _solve(Y, c, Z, 0.0, int(j), opts)
+        se, noise = _error_bars(diag, info["residual"], R.n_rows, R.n_inputs, scale)
+    else:
+        unc, se, noise = float("inf"), np.full(R.n_inputs, np.inf), float("nan")
+    info["noise"] = noise
+    info["weighting"] = weighting
+    judge_uncertainty(info, w, unc, opts["ident_tol"])
+    return w, info, se
 
 
 # --------------------------------------------------------------------------- factored analog rows
@@ -418,11 +665,25 @@ def _analog_intervals(times: np.ndarray, counts: np.ndarray, kappa: np.ndarray, 
     return prev, times, r, q
 
 
-def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -> dict:
+def _harmonics_at(meta: list, r: int, b: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Basis values ``phi(b)`` and derivatives ``phi'(b)`` at times ``b`` of examples ``e`` (rows of
+    the GLS for jitter: the drive and its slope at the spikes are ``phi . P w``, ``phi' . P w``)."""
+    phi, dphi = np.zeros((b.size, r)), np.zeros((b.size, r))
+    for k in np.unique(e):
+        period, M, keep = meta[k]
+        m = e == k
+        om = 2.0 * np.pi * np.arange(-M, M + 1) / period
+        ph = np.exp(1j * np.outer(np.mod(b[m], period), om))
+        phi[m] = _basis_columns(ph, M, keep, r)
+        dphi[m] = _basis_columns(ph * (1j * om)[None, :], M, keep, r)
+    return phi, dphi
+
+
+def _chunk_rows(meta: list, r: int, trains: list, params: tuple) -> dict:
     """Every row of a chunk over all examples, in the factored form (``F``, never ``F P``)."""
     kappa, delta, bias, v0, tau = params
     lam = np.where(np.isfinite(tau), 1.0 / np.where(np.isfinite(tau), tau, 1.0), 0.0)
-    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "phi")}
+    acc: dict[str, list] = {k: [] for k in ("F", "r", "err", "q", "e", "h", "b")}
     for e, ((period, M, keep), (times, counts)) in enumerate(zip(meta, trains)):
         a, b, rhs, q = _analog_intervals(times, counts, kappa, delta, bias, v0, lam)
         bank = FourierSignals(np.zeros((1, 2 * M + 1)), period)       # harmonics only
@@ -436,11 +697,10 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
         acc["F"].append(_basis_columns(Ec, M, keep, r))
         acc["err"].append(_interval_rounding_errors(a, b, rhs, bias[q]))
         acc["r"].append(rhs)
+        acc["h"].append(b - a)
         acc["q"].append(q)
         acc["e"].append(np.full(a.size, e))
-        if jitter:
-            ph = np.exp(1j * np.outer(np.mod(b, period), bank.omegas))
-            acc["phi"].append(_basis_columns(ph, M, keep, r))
+        acc["b"].append(b)
     out = {k: (np.concatenate(v) if v else None) for k, v in acc.items()}
     out["order"] = np.argsort(out["q"] * len(meta) + out["e"], kind="stable")
     out["offsets"] = np.concatenate([[0], np.cumsum(np.bincount(out["q"], minlength=params[0].size))])
@@ -448,14 +708,15 @@ def _chunk_rows(meta: list, r: int, trains: list, params: tuple, jitter: bool) -
 
 
 def _compress(F: np.ndarray, rhs: np.ndarray, Pt: np.ndarray, D: np.ndarray | None = None,
-              sw: np.ndarray | None = None):
+              sw: np.ndarray | None = None, per_example: bool = False):
     """Per example QR of ``[F | rhs]``: the compressed system ``(Y, c)``, error factors and dropped residual.
 
     ``F, rhs`` of shape ``(n_examples, K, r)``, ``(n_examples, K)`` (zero-padded rows).
     With ``D`` (rounding errors of the rows, ``(n_examples, K)``), also the factors
     ``N_e = Q_e' Z_e`` of the compressed rows' errors, where ``Z_e = diag(D_e)``, or
     ``diag(sw_e) L diag(D_e)`` (``L``: running sums) when ``sw`` is given: the rows
-    are then the weighted running sums of the jitter system.
+    are then the weighted running sums of the jitter system. With ``per_example``, also
+    each example's dropped squared residual.
     """
     n_ex, K, r = F.shape
     Q, Rf = np.linalg.qr(np.concatenate([F, rhs[..., None]], axis=2), mode="reduced")
@@ -468,7 +729,10 @@ def _compress(F: np.ndarray, rhs: np.ndarray, Pt: np.ndarray, D: np.ndarray | No
         if sw is not None:                    # (Q' diag(sw) L)[:, l] = sum over k >= l of sw_k Q[k, :]
             M = np.cumsum((M * sw[..., None])[:, ::-1], axis=1)[:, ::-1]
         N = np.ascontiguousarray((M * D[..., None]).transpose(0, 2, 1))
-    return np.matmul(T, Pt).reshape(n_ex * rr, Pt.shape[2]), Rf[:, :rr, r].reshape(-1), N, rho2
+    out = (np.matmul(T, Pt).reshape(n_ex * rr, Pt.shape[2]), Rf[:, :rr, r].reshape(-1), N, rho2)
+    if per_example:
+        return out + ((Rf[:, r, r] ** 2) if K > r else np.zeros(n_ex),)
+    return out
 
 
 def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, js: np.ndarray,
@@ -478,9 +742,9 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
     ``trains[e] = (times grouped by neuron, counts)`` for the chunk's neurons,
     ``params = (kappa, delta, bias, v0, tau)`` of the chunk, ``js`` their indices in the layer.
     """
-    jitter = opts["row_weights"] == "jitter"
+    mode = opts["row_weights"]
     n_ex, r, n = Pt.shape
-    rows = _chunk_rows(meta, r, trains, params, jitter)
+    rows = _chunk_rows(meta, r, trains, params)
     bias = params[2]
     out = []
     for q, j in enumerate(js):
@@ -489,8 +753,9 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         sel = rows["order"][rows["offsets"][q]:rows["offsets"][q + 1]]
         K = sel.size
         if K == 0:
-            w, diag, res, unc = svd_solve(np.zeros((0, n)), np.zeros(0), rcond=opts["rcond"])
-            out.append((w, _lstsq_info(w, diag, res, unc, 0, n, int(j), n_spikes, t0, opts["ident_tol"])))
+            w, diag, res, unc = svd_solve(np.zeros((0, n)), np.zeros(0), rcond=opts["rcond"], inverse_diagonal=True)
+            out.append((w, _lstsq_info(w, diag, res, unc, 0, n, int(j), n_spikes, t0, opts["ident_tol"]),
+                        np.full(n, np.inf)))
             continue
         ee = rows["e"][sel]
         cnt = np.bincount(ee, minlength=n_ex)
@@ -498,30 +763,62 @@ def _fit_chunk_analog(meta: list, Pt: np.ndarray, trains: list, params: tuple, j
         Kmax = int(cnt.max())
         valid = np.zeros((n_ex, Kmax), dtype=bool)
         valid[ee, pos] = True
+        ee_valid = np.nonzero(valid)[0]
         F = np.zeros((n_ex, Kmax, r))
         F[ee, pos] = rows["F"][sel]
         rhs = np.zeros((n_ex, Kmax))
         rhs[ee, pos] = rows["r"][sel]
         D = np.zeros((n_ex, Kmax))
         D[ee, pos] = rows["err"][sel]
-        if jitter:
+        first, w1, gls, redo = None, None, mode == "jitter", False
+        if mode in ("auto", None):
+            first = _solve(*_compress(F, rhs, Pt, D), int(j), opts)
+            scale = _plain_scale(rows["r"][sel], rows["h"][sel], bias[q])
+            if mode == "auto" and not _is_exact(first[2], D[valid]):
+                # noisy spikes: GLS for jitter, the drive at the spikes from this first answer
+                # (a leaky neuron's is solved from its dense rows: redo)
+                gls, w1 = params[4][q] == np.inf, first[0]
+                redo = not gls
+        if gls:
             # feasible GLS (see _jitter_system): running sums from t = 0, weighted by 1 / u(t_k)^2
             F = np.cumsum(F, axis=1) * valid[..., None]
             rhs = np.cumsum(rhs, axis=1) * valid
-            Y1, c1, _, rho1 = _compress(F, rhs, Pt)
-            w1 = _solve(Y1, c1, None, rho1, int(j), opts)[0]
-            phi = np.zeros((n_ex, Kmax, r))
-            phi[ee, pos] = rows["phi"][sel]
-            u = np.abs(np.einsum("ekr,er->ek", phi, Pt @ w1) + bias[q])[valid]
-            u = np.maximum(u, 1e-3 * u.max())
-            S = 1.0 / u ** 2
-            sw = np.zeros((n_ex, Kmax))
-            sw[valid] = np.sqrt(S / S.mean())
-            Y, c, N, rho2 = _compress(F * sw[..., None], rhs * sw, Pt, D, sw)
-        else:
-            Y, c, N, rho2 = _compress(F, rhs, Pt, D)
-        w, diag, res, unc = _solve(Y, c, N, rho2, int(j), opts)
-        out.append((w, _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"])))
+            if w1 is None:
+                Y1, c1, _, rho1 = _compress(F, rhs, Pt)
+                w1 = _solve(Y1, c1, None, rho1, int(j), opts, bars=False)[0]
+            phi, dphi = np.zeros((n_ex, Kmax, r)), np.zeros((n_ex, Kmax, r))
+            phi[ee, pos], dphi[ee, pos] = _harmonics_at(meta, r, rows["b"][sel], ee)
+            g = np.ones(n_ex)
+            for final in (False, True):
+                # the drive at the spikes the answer predicts (one Newton step from the observed,
+                # jittered times: the running-sum residual is u eps): weights not correlated with eps
+                Pw = Pt @ w1
+                u = np.einsum("ekr,er->ek", phi, Pw) + bias[q]
+                if final:
+                    eps = (np.einsum("ekr,er->ek", F, Pw) - rhs) / np.where(u != 0, u, 1.0)
+                    u = u - np.einsum("ekr,er->ek", dphi, Pw) * eps
+                S = 1.0 / _floor_drive(u[valid]) ** 2
+                scale = float(np.sqrt(S.mean()))
+                sw = np.zeros((n_ex, Kmax))
+                sw[valid] = np.sqrt(S / S.mean()) / g[ee_valid]
+                Y, c, N, rho2, rho2_e = _compress(F * sw[..., None], rhs * sw, Pt, D, sw, per_example=True)
+                first = _solve(Y, c, N, rho2, int(j), opts, bars=final)
+                if final or _is_exact(first[2], N):
+                    break
+                # once more with the drive from this (efficient) answer and each example's own
+                # jitter level (trials differ), from its share of the residual
+                rss_e = rho2_e + ((Y @ first[0] - c) ** 2).reshape(n_ex, -1).sum(axis=1)
+                g = g * _example_scales(rss_e, cnt, n)
+                w1 = first[0]
+            if not final:
+                first = _solve(Y, c, N, rho2, int(j), opts)
+        w, diag, res, unc = first
+        se, noise = _error_bars(diag, res, K, n, scale)
+        info = _lstsq_info(w, diag, res, unc, K, n, int(j), n_spikes, t0, opts["ident_tol"], noise,
+                           "gls" if gls else "none")
+        if redo:
+            info["_redo"] = True
+        out.append((w, info, se))
     return out
 
 
@@ -531,6 +828,16 @@ def _chunk_trains(st: SpikeTrains, lo: int, hi: int) -> tuple[np.ndarray, np.nda
     """Spike times of neurons ``lo .. hi - 1`` grouped by neuron, and their counts."""
     order, off = st._index()
     return np.ascontiguousarray(st.times[order[off[lo]:off[hi]]]), np.diff(off[lo:hi + 1])
+
+
+def _select_examples(examples: list, idx: np.ndarray) -> list:
+    """The examples with the output spikes of the (sorted) neurons ``idx`` only, renumbered ``0 ..``."""
+    out = []
+    for inp, st in examples:
+        m = np.isin(st.indices, idx)
+        out.append((inp, SpikeTrains(st.times[m], np.searchsorted(idx, st.indices[m]), idx.size, st.t_start,
+                                     st.t_stop, sort=False)))
+    return out
 
 
 def _sub_examples(examples: list, lo: int, hi: int) -> list:
@@ -601,10 +908,10 @@ def _run(executor: Executor | None, tasks: list) -> list:
 def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: str = "auto",
               ridge: float = 0.0, lasso: float = 0.0, bounds: Any = None, sign: Any = None,
               inequalities: bool = False, n_points: int = 8, margin: float = 0.0,
-              row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = None,
+              row_weights: str | Callable[[int, NeuronRows], np.ndarray] | None = "auto",
               rcond: float = DEFAULT_RCOND, executor: Executor | None = None, chunk_size: int | None = None,
               warm_start: bool = True, osqp_settings: dict | None = None, ident_tol: float = DEFAULT_IDENT_TOL,
-              warn: bool = True) -> FitResult:
+              std_errors: bool = True, fit_bias: bool = False, mask: Any = None, warn: bool = True) -> FitResult:
     """Learn a layer's weights from the inputs and output spike times of examples.
 
     Parameters
@@ -629,14 +936,21 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points, margin : int, float
         Points per interval where I1 is imposed, and its slack (see
         :func:`~tem_sim.constraints.layer_rows`).
-    row_weights : None, "jitter" or callable, optional
+    row_weights : "auto", None, "jitter" or callable, default "auto"
         Weights of the equality rows. ``"jitter"`` (perfect neurons) is feasible
-        generalised least squares for noisy spike times: each example's
+        generalised least squares (GLS) for noisy spike times: each example's
         equations are re-anchored at ``t = 0`` (running sums, so each row
         depends on one spike time and the errors are independent) and weighted
         by ``1 / u(t_k)^2``, the drive at the spike estimated by a first
-        unweighted solve. A callable ``f(j, rows) -> (n_rows,)`` gives the
-        weights of neuron ``j``'s rows (:class:`~tem_sim.constraints.NeuronRows`) explicitly.
+        unweighted solve; for independent Gaussian jitter of the spike times it
+        is the efficient estimator (its error attains the Cramer-Rao bound).
+        ``"auto"`` first solves the unweighted rows; when their residual is at
+        the level of rounding the spike times (exact spikes, within
+        :data:`EXACT_RESIDUAL_FACTOR`) that answer is kept, otherwise the GLS is
+        solved (perfect neurons, no ``ridge`` or ``lasso``; else unweighted). None:
+        plain (unweighted) least squares. A callable ``f(j, rows) -> (n_rows,)``
+        gives the weights of neuron ``j``'s rows
+        (:class:`~tem_sim.constraints.NeuronRows`) explicitly.
     rcond : float, default 1e-10
         Singular values below ``rcond * sigma_max`` count as zero (numerical rank).
     executor : concurrent.futures.Executor, optional
@@ -666,6 +980,19 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         (condition below ``1e-2 / rcond``), the condition number is a Lanczos
         estimate (about 0.1 %) and the uncertainty an estimate from 32 random
         probes (about 15 %); otherwise both come exactly from one SVD.
+    fit_bias : bool, default False
+        Learn each neuron's bias with its weights (``neurons.bias`` is ignored): the bias
+        enters every spike equation linearly, as the weight of a constant input. The
+        answer is in :attr:`FitResult.bias` (and ``bias_std_errors``); the bias of a neuron
+        whose inputs have a (nearly) constant combination over its intervals is not
+        determined, which is reported in :attr:`FitResult.confounded` and warned about.
+    mask : array_like of bool, optional
+        Shape ``(n_in,)`` or ``(n_out, n_in)``: the weights to learn; the others are
+        known to be 0 (absent connections, e.g. no self-connections) and are not
+        unknowns of the problem (their standard errors are 0).
+    std_errors : bool, default True
+        Compute :attr:`FitResult.std_errors` (the diagonal of ``(Y'Y)^-1``: about a
+        third of a solve's cost for wide layers) and ``info["noise"]``.
     warn : bool, default True
         Emit :class:`~tem_sim.exceptions.IdentifiabilityWarning` for undetermined neurons
         and a ``RuntimeWarning`` for inaccurate OSQP solutions.
@@ -707,15 +1034,29 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
-    if not (row_weights is None or (isinstance(row_weights, str) and row_weights == "jitter")
+    if mask is not None:
+        m = np.asarray(mask)
+        if m.dtype != bool or m.shape not in ((n_in,), (n_out, n_in)):
+            raise ValidationError("mask", f"array of dtype {m.dtype} and shape {m.shape}",
+                                  f"booleans of shape ({n_in},) or ({n_out}, {n_in})")
+        mask = None if m.all() else np.broadcast_to(m, (n_out, n_in))
+    if fit_bias:
+        # the bias is the weight of a constant input: neurons without bias, one more (free) input
+        ex = [(_with_constant(inp), st) for inp, st in ex]
+        neurons = Neurons(n_out, kappa=neurons.kappa, delta=neurons.delta, bias=0.0, v0=neurons.v0, tau=neurons.tau,
+                          reset="subtract" if np.all(neurons.subtracts) else neurons.v_reset, t_ref=neurons.t_ref)
+        lo = np.hstack([lo, np.full((n_out, 1), -np.inf)])
+        hi = np.hstack([hi, np.full((n_out, 1), np.inf)])
+        if mask is not None:
+            mask = np.hstack([mask, np.ones((n_out, 1), dtype=bool)])
+    if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
             or callable(row_weights)):
-        raise ValidationError("row_weights", row_weights, "None, 'jitter' or a callable f(j, rows)")
+        raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
+    if isinstance(row_weights, str) and row_weights == "auto" and (ridge > 0 or lasso > 0 or not neurons.is_tem):
+        row_weights = None
     if isinstance(row_weights, str) and not neurons.is_tem:
         raise ValidationError("row_weights", row_weights, "None or a callable for neurons with a reset value "
                               "or a refractory period ('jitter' assumes consecutive spike intervals)")
-    if isinstance(row_weights, str) and np.any(neurons.is_leaky):
-        raise ValidationError("row_weights", row_weights, "None or a callable for leaky neurons "
-                              "('jitter' re-anchors the equations at t = 0, which needs perfect integrators)")
     constrained = boxed or lasso > 0 or bool(inequalities)
     if method == "lstsq" and constrained:
         raise ValidationError("method", method, "'osqp' or 'auto' when bounds, sign, lasso or inequalities are used")
@@ -729,22 +1070,53 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         raise ValidationError("executor", executor, "a concurrent.futures.Executor (with .submit) or None")
     opts = dict(method=resolved, ridge=ridge, lasso=lasso, inequalities=bool(inequalities),
                 n_points=n_points, margin=margin, row_weights=row_weights, rcond=rcond,
-                warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol)
+                warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol,
+                std_errors=bool(std_errors))
     spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter") else []
-    if banks and all(b is not None for b in banks) and neurons.is_tem:
-        # (the vectorised analog rows assume the TEM's conventions; other neurons take layer_rows)
+    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None \
+        and not (row_weights == "jitter" and np.any(neurons.is_leaky)) and neurons.is_tem else []
+    # (the vectorised analog rows assume the TEM's conventions; other neurons take layer_rows)
+    if banks and all(b is not None for b in banks):
         meta, Pt = _real_bases(banks)
         par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
         tasks = [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],
                   tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
     else:
         tasks = [(_fit_chunk, _sub_examples(ex, a, b), neurons.subset(slice(a, b)), np.arange(a, b),
-                  dict(opts, lo=lo[a:b], hi=hi[a:b])) for a, b in spans]
+                  dict(opts, lo=lo[a:b], hi=hi[a:b], mask=None if mask is None else mask[a:b])) for a, b in spans]
     results = _run(executor, tasks)
     pairs = [p for chunk in results for p in chunk]
-    W = np.vstack([w for w, _ in pairs]) if pairs else np.zeros((0, n_in))
-    infos = [d for _, d in pairs]
+    redo = np.array([k for k, (_, d, _) in enumerate(pairs) if d.pop("_redo", False)], dtype=int)
+    if redo.size:
+        # leaky neurons with noisy spikes: their GLS from the dense rows (whitened by the Jacobian)
+        sub = [redo[k:k + chunk_size] for k in range(0, redo.size, chunk_size)]
+        again = _run(executor, [(_fit_chunk, _select_examples(ex, idx), neurons.subset(idx), idx,
+                                 dict(opts, row_weights="jitter", lo=lo[idx], hi=hi[idx], mask=None))
+                                for idx in sub])
+        for idx, chunk in zip(sub, again):
+            for k, p in zip(idx, chunk):
+                pairs[k] = p
+    W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
+    infos = [d for _, d, _ in pairs]
+    if std_errors and not (ridge > 0 or lasso > 0):
+        se = np.vstack([e for _, _, e in pairs]) if pairs else np.zeros((0, W.shape[1]))
+    else:
+        se = np.full(W.shape, np.nan)
+    bias = bias_se = None
+    confounded: dict = {}
+    if fit_bias:
+        W, bias, se, bias_se = W[:, :n_in], W[:, n_in].copy(), se[:, :n_in], se[:, n_in].copy()
+        for d in infos:
+            if not d["identifiable"]:
+                inputs = _confounded_inputs(ex, neurons, d["neuron"], n_in, rcond)
+                if inputs:
+                    confounded[d["neuron"]] = inputs
+        if confounded and warn:
+            desc = "; ".join(f"neuron {j}: inputs {v}" for j, v in list(confounded.items())[:10])
+            warnings.warn(f"fit_bias: the bias of {len(confounded)} of {n_out} neurons cannot be told apart from "
+                          f"their inputs ({desc}): a combination of these inputs is (nearly) constant over the "
+                          "neuron's intervals. Give the bias (fit_bias=False) or use inputs that vary.",
+                          IdentifiabilityWarning, stacklevel=2)
     if warn:
         bad = [d for d in infos if not d["identifiable"]]
         if bad:
@@ -756,4 +1128,34 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         inacc = [d["neuron"] for d in infos if d["status"] != "solved"]
         if inacc:
             warnings.warn(f"OSQP returned inaccurate solutions for neurons {inacc}", RuntimeWarning, stacklevel=2)
-    return FitResult(weights=W, info=infos)
+    return FitResult(weights=W, info=infos, std_errors=se, bias=bias, bias_std_errors=bias_se,
+                     confounded=confounded)
+
+
+def _with_constant(inputs: Any) -> Any:
+    """The inputs with one more, constant, input ``x(t) = 1`` (whose weight is the bias)."""
+    if isinstance(inputs, FourierSignals):
+        one = np.zeros((1, inputs.coefficients.shape[1]), dtype=inputs.coefficients.dtype)
+        one[0, inputs.n_harmonics] = 1.0
+        return FourierSignals(np.vstack([inputs.coefficients, one]), inputs.period)
+    const = FourierSignals.from_one_sided([[1.0]], 1.0)
+    if isinstance(inputs, CombinedInputs):
+        return CombinedInputs(inputs.parts + [const])
+    return CombinedInputs([inputs, const])
+
+
+def _confounded_inputs(examples: list, neurons: Neurons, j: int, n_in: int, rcond: float) -> list[int]:
+    """Inputs whose combination a neuron's constant (bias) column is (nearly) equal to, from the
+    right singular vector of its rows' smallest singular value: empty when the deficiency does
+    not involve the bias."""
+    A = layer_rows(examples, neurons, neuron_indices=np.array([j]))[0].A
+    A = A.toarray() if sp.issparse(A) else np.asarray(A)
+    if A.shape[0] < A.shape[1]:
+        return []                          # too few spikes: everything is undetermined, not confounded
+    scale = np.linalg.norm(A, axis=0)
+    scale[scale == 0] = 1.0
+    _, s, Vt = np.linalg.svd(A / scale, full_matrices=True)
+    v = Vt[-1]
+    if abs(v[n_in]) < 0.1 * np.abs(v).max():
+        return []
+    return [int(i) for i in np.flatnonzero(np.abs(v[:n_in]) >= 0.1 * np.abs(v).max())]

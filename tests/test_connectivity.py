@@ -1,0 +1,85 @@
+"""fit_network: a population's recurrent and input weights from the spikes of all its neurons (issue 13)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tem_sim as ts
+from tem_sim.connectivity import fit_network
+from tem_sim.exceptions import ValidationError
+
+N = 30
+DELAY = 0.05
+
+
+def _network(seed, n_ext=0, t_end=30.0, density=0.5, kernel="delta"):
+    """A random recurrent population with mixed-sign synapses, one delay for the projection."""
+    rng = np.random.default_rng(seed)
+    W = rng.uniform(-0.02, 0.02, (N, N)) * (rng.random((N, N)) < density)
+    np.fill_diagonal(W, 0.0)
+    nrn = ts.Neurons(N, kappa=1.0, delta=0.1, bias=rng.uniform(1.5, 3.0, N))
+    net = ts.Network()
+    net.add_population("p", nrn)
+    net.connect("p", "p", W, kernel=kernel, delay=DELAY)
+    V = None
+    inputs = {}
+    if n_ext:
+        V = rng.uniform(0.0, 0.5, (N, n_ext))
+        net.connect_input("x", "p", V)
+        inputs = {"x": ts.FourierSignals.random_paper(n_ext, 4, 10.0, seed=rng)}
+    out = net.run(t_end, inputs)["p"]
+    return W, V, nrn, out, inputs.get("x")
+
+
+def test_recurrent_delta_network_is_recovered_from_its_spikes():
+    W, _, nrn, spikes, _ = _network(0)
+    assert spikes.counts().min() > 2 * N
+    res = fit_network(spikes, nrn, delay=DELAY)
+    assert res.fit.identifiable.all()
+    assert np.abs(res.recurrent - W).max() < 1e-8
+    assert np.all(np.diag(res.recurrent) == 0) and res.input_weights.shape == (N, 0)
+    assert all(d["n_unknowns"] == N - 1 and d["weighting"] == "none" for d in res.fit.info)
+
+
+def test_recurrent_weights_input_weights_and_biases_together():
+    W, V, nrn, spikes, x = _network(1, n_ext=3)
+    res = fit_network(spikes, ts.Neurons(N, kappa=1.0, delta=0.1), external_inputs=x, delay=DELAY,
+                      fit_bias=True)
+    assert np.abs(res.recurrent - W).max() < 1e-8
+    assert np.abs(res.input_weights - V).max() < 1e-8
+    assert np.abs(res.fit.bias - nrn.bias).max() < 1e-8
+
+
+def test_exponential_synapses_and_lasso_give_sparse_answers():
+    W, _, nrn, spikes, _ = _network(2, density=0.2, kernel=ts.Exponential(0.2))
+    exact = fit_network(spikes, nrn, kernel=ts.Exponential(0.2), delay=DELAY)
+    assert np.abs(exact.recurrent - W).max() < 1e-8
+    # jittered spikes (1e-5): least squares leaves every absent connection as small noise (standard
+    # error ~4e-4); a small lasso sets half of them exactly to zero and keeps the present ones
+    rng = np.random.default_rng(0)
+    noisy = ts.SpikeTrains(np.clip(spikes.times + 1e-5 * rng.standard_normal(spikes.count), 0, spikes.t_stop),
+                           spikes.indices, N, 0.0, spikes.t_stop)
+    dense = fit_network(noisy, nrn, kernel=ts.Exponential(0.2), delay=DELAY)
+    sparse = fit_network(noisy, nrn, kernel=ts.Exponential(0.2), delay=DELAY, lasso=1e-6)
+    absent = (W == 0) & ~np.eye(N, dtype=bool)
+    assert np.all(dense.recurrent[absent] != 0)
+    assert np.median([d["noise"] for d in dense.fit.info]) == pytest.approx(1e-5, rel=0.1)
+    assert np.mean(sparse.recurrent[absent] == 0) > 0.4                 # measured 0.53
+    assert np.mean(sparse.recurrent[W != 0] == 0) < 0.05                # measured 0.027
+    assert np.linalg.norm(sparse.recurrent - W) < 3 * np.linalg.norm(dense.recurrent - W)
+
+
+def test_bad_recordings_are_rejected_clearly():
+    W, _, nrn, spikes, _ = _network(0, t_end=5.0)
+    short = ts.SpikeTrains(spikes.times[spikes.times < 4.0], spikes.indices[spikes.times < 4.0], N, 0.0, 4.0)
+    with pytest.raises(ValidationError, match=r"spikes\[1\]\.t_stop.*same window"):
+        fit_network([spikes, short], nrn, delay=DELAY)
+    silent = ts.SpikeTrains(spikes.times[spikes.indices != 7], spikes.indices[spikes.indices != 7], N, 0.0, 5.0)
+    with pytest.raises(ValidationError, match=r"no spikes from neurons \[7\]"):
+        fit_network(silent, nrn, delay=DELAY)
+    with pytest.raises(ValidationError, match="n_neurons"):
+        fit_network(spikes, ts.Neurons(N + 1), delay=DELAY)
+    with pytest.raises(ValidationError, match="delay"):
+        fit_network(spikes, nrn, delay=0.0)
+    with pytest.raises(ValidationError, match="external_inputs"):
+        fit_network(spikes, nrn, delay=DELAY, external_inputs=[ts.FourierSignals.random_paper(2, 3, 5.0, seed=0)] * 2)
