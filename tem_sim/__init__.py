@@ -7,6 +7,7 @@ times (sparse QPs solved with OSQP, one per neuron), learns two-layer
 networks by recovering the hidden spikes from the output spikes
 (finite-rate-of-innovation methods), and decodes signals from spikes.
 """
+from .connectivity import NetworkFit, fit_network
 from .constraints import SpikeInput
 from .decoding import BandlimitedDecodeResult, DecodeResult, decode, decode_bandlimited, decode_drive
 from .engine import encode
@@ -35,7 +36,7 @@ __all__ = [
     "FourierSignals", "SincSignals", "PiecewisePolynomials", "Neurons", "SpikeTrains", "SpikeInput",
     "Delta", "Exponential", "PeriodicLowpass",
     # training and decoding
-    "fit_layer", "FitResult", "decode", "decode_drive", "DecodeResult",
+    "fit_layer", "FitResult", "fit_network", "NetworkFit", "decode", "decode_drive", "DecodeResult",
     "decode_bandlimited", "BandlimitedDecodeResult",
     "fit_two_layer", "simulate_two_layer", "align_to_truth", "TwoLayerResult", "TwoLayerReport", "Alignment",
     "cramer_rao_bound", "recover_hidden", "HiddenRecovery",

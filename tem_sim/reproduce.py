@@ -250,7 +250,7 @@ def fig3_network(rng: np.random.Generator) -> tuple:
 
 
 #: The two-layer methods of Figure 3: the default (FRI start, multi-start search, joint fit) and the
-#: FRI-only method (decode every drive, FRI, clustering: issue 5's); row keys of the latter start with "fri_".
+#: FRI-only method (decode every drive, FRI, clustering: issue 5's); row keys of the latter start with ``fri_``.
 FIG3_METHODS = {"": {}, "fri_": {"joint": False, "search": False}}
 
 
