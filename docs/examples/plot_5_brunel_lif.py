@@ -65,5 +65,6 @@ print(f"{out.stats['synaptic_events']} synaptic events, external drive included"
 fig, ax = plt.subplots(figsize=(9, 4))
 plot.raster(out["E"].restrict(0.0, 300.0), ax, color="tab:red", label="excitatory neuron")
 ax.set_ylim(-0.5, 99.5)
+ax.set_yticks(range(0, 100, 10))
 ax.set_xlabel("time (ms)")
 fig.tight_layout()
