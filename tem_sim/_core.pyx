@@ -25,7 +25,7 @@ without the GIL and takes it only every few thousand events to honour Ctrl-C.
 """
 
 from libc.math cimport sqrt, fabs, exp, expm1, log, log1p, fmod, cos, sin, atan2, frexp, copysign, INFINITY, isfinite
-from libc.stdlib cimport malloc, realloc, free, qsort
+from libc.stdlib cimport malloc, calloc, realloc, free, qsort
 from libc.string cimport memcpy
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -76,6 +76,18 @@ cdef enum:
     K_DELTA = 0
     K_EXP = 1
 
+# kinds of heap items among the neurons (Hot.fast)
+cdef enum:
+    F_GENERAL = 0             # general path: SoA state, eval_state
+    F_PERFECT = 1             # perfect integrator, constant drive, delta synapses only: state in Hot
+    F_LEAKY = 2               # the same with a leak
+    F_POISSON = 3             # the driver of a Poisson source population (its next event)
+
+# reset modes
+cdef enum:
+    R_SUBTRACT = 0            # v -= 2 delta (the TEM; repeated firing at one instant)
+    R_VALUE = 1               # v = v_reset (one spike per instant)
+
 # search limits
 cdef Py_ssize_t MAX_STEPS_PER_SEARCH = 64
 cdef int MAX_REFINE = 100
@@ -118,15 +130,16 @@ cdef struct Hot:
     # only delta synapses in the network) its whole state, so that delivering a spike to it touches
     # this one line. The SoA arrays (tl, vl, ev_kind) are not kept up to date for such a neuron during
     # the loop (record() copies its state back before evaluating it).
-    double tl
+    double tl                 # (in a refractory period: its end, where integration resumes)
     double vl
     double c0
     double kappa
     double delta
+    double tau                # fast leaky neurons: the leak (INFINITY for a perfect integrator)
     double key                # the item's heap key
-    Py_ssize_t pos            # the item's index in the heap
-    int ev                    # fast neurons: EV_NONE / EV_CROSS / EV_CHECK
-    int fast                  # 1: a fast neuron (the fields above are its state); 0: general path
+    int pos                   # the item's index in the heap
+    char ev                   # fast neurons: EV_NONE / EV_CROSS / EV_CHECK
+    char fast                 # F_GENERAL, F_PERFECT, F_LEAKY (the fields above are its state), F_POISSON
 
 
 cdef struct SHot:
@@ -167,6 +180,32 @@ cdef struct Net:
                               # (their rounding scale, and the oscillation step of schedule_from)
     const double* pbd         # 2 sum |p_m| w_m: bound on the derivative of the steady state (leaky)
     const double* exp_rtau    # C
+    # spiking conventions
+    const double* vreset      # N: v after a threshold crossing (-delta for the subtractive reset)
+    const unsigned char* rmode  # N: R_SUBTRACT / R_VALUE
+    const double* tref        # N: absolute refractory period
+    # simultaneous arrivals: summed per neuron (double-double) and applied once the instant's last
+    # arrival is delivered (flush_instant)
+    double* acc_hi
+    double* acc_lo
+    unsigned char* pflag      # N: neuron has pending arrivals at the open instant
+    Py_ssize_t* plist         # the pending neurons
+    Py_ssize_t n_plist
+    bint acc_open             # a delivery at this instant announced more arrivals at it
+    # Poisson sources: one heap item (the population's first neuron) per population; a merged
+    # Poisson process of the total rate whose events go to a neuron drawn by its share of the rate
+    Py_ssize_t* pz_of         # N: index of the source population a driver runs (-1: none)
+    const Py_ssize_t* pz_first
+    const Py_ssize_t* pz_n
+    const double* pz_total
+    const Py_ssize_t* pz_cum_off   # offset of the population's cumulative rates in pz_cum (-1: uniform)
+    const double* pz_cum
+    const unsigned char* pz_record
+    unsigned long long* pz_state   # 4 words of xoshiro256** per population
+    # given spikes (spike sources), sorted by time: in the FIFOs from the start
+    const double* g_t
+    const Py_ssize_t* g_i
+    Py_ssize_t n_g
     const unsigned char* const_drive   # 1: bias only (no Fourier, sinc or piecewise part)
     # sinc part of the analog drive: sum_k a_k sin(w (t - s_k)) / (w (t - s_k))
     const Py_ssize_t* sn_K    # N: number of sincs (0: none)
@@ -1041,6 +1080,18 @@ cdef inline int fifo_push(Net* net, Py_ssize_t p, double t, Py_ssize_t src) exce
     return 0
 
 
+cdef int preload(Net* net) except -1 nogil:
+    """Put the given spikes of the spike sources in flight (each FIFO holds one source
+    population's spikes, so it stays in time order)."""
+    cdef Py_ssize_t q, k, p, i
+    for q in range(net.n_g):
+        i = net.g_i[q]
+        for k in range(net.out_ptr[i], net.out_ptr[i + 1]):
+            p = net.out_proj[k]
+            fifo_push(net, p, net.g_t[q] + net.delay[p], i)
+    return 0
+
+
 cdef int fire(Net* net, Py_ssize_t j, double t) except -1 nogil:
     """Record a spike of neuron j at t and send it down every outgoing projection."""
     cdef int rc
@@ -1054,14 +1105,50 @@ cdef int fire(Net* net, Py_ssize_t j, double t) except -1 nogil:
     return 0
 
 
+cdef void refractory(Net* net, Py_ssize_t j, double t) noexcept nogil:
+    """Neuron j (general path, state stored at t) fired at t: clamp v at its stored value until
+    t + t_ref, the stored state moving there (integration resumes from it; the synaptic currents
+    are decayed to it and the analog part is evaluated there)."""
+    cdef double ts = t + net.tref[j]
+    cdef double F, du
+    if ts == t:
+        return
+    if ts > net.t_end:
+        store_state(net, j, ts, net.vl[j], net.Fl[j])   # never evaluated again
+        return
+    _analog(net, j, ts, &F, &du)
+    store_state(net, j, ts, net.vl[j], F)
+
+
+cdef inline void resched(Net* net, Py_ssize_t j) noexcept nogil:
+    """Search neuron j's next crossing from its stored state (after a refractory period's end)."""
+    if net.tl[j] > net.t_end:
+        net.ev_kind[j] = EV_NONE
+        heap_update(net, net.P + j, INFINITY)
+        return
+    net.search_from[j] = net.tl[j]
+    schedule(net, j)
+
+
 cdef int fire_while_above(Net* net, Py_ssize_t j, double t) except -1 nogil:
-    """After a jump: fire once per 2 delta while v >= delta (repeated firing rule)."""
+    """After a jump at t (state stored at t): the subtractive reset fires once per 2 delta while
+    v >= delta (repeated firing rule); a reset value fires once and sets v to it. Then the
+    refractory period."""
     cdef int rc
-    while net.vl[j] >= net.delta[j]:
+    if net.vl[j] < net.delta[j]:
+        return 0
+    if net.rmode[j] == R_SUBTRACT:
+        while net.vl[j] >= net.delta[j]:
+            rc = fire(net, j, t)
+            if rc != 0:
+                return rc
+            net.vl[j] -= 2.0 * net.delta[j]
+    else:
         rc = fire(net, j, t)
         if rc != 0:
             return rc
-        net.vl[j] -= 2.0 * net.delta[j]
+        net.vl[j] = net.vreset[j]
+    refractory(net, j, t)
     return 0
 
 
@@ -1076,13 +1163,31 @@ cdef inline void defer(Net* net, Py_ssize_t j) noexcept nogil:
 # --------------------------------------------------------------------------- fast neurons
 cdef inline double fast_next(Hot* h, double t_end) noexcept nogil:
     """Next threshold crossing of a fast neuron from its stored state, or INFINITY when there is
-    none by t_end (the arithmetic of schedule_from's closed form for a perfect integrator)."""
-    cdef double x
-    if h.c0 > 0.0:
-        x = h.tl + h.kappa * (h.delta - h.vl) / h.c0
+    none by t_end (the arithmetic of schedule_from's closed forms)."""
+    cdef double x, P
+    if h.fast == F_PERFECT:
+        if h.c0 > 0.0:
+            x = h.tl + h.kappa * (h.delta - h.vl) / h.c0
+            if x <= t_end:
+                return x
+        return INFINITY
+    P = h.c0 * h.tau / h.kappa
+    if P > h.delta:
+        x = h.tl + h.tau * log1p((h.delta - h.vl) / (P - h.delta))
         if x <= t_end:
             return x
     return INFINITY
+
+
+cdef inline void fast_advance(Hot* h, double t) noexcept nogil:
+    """Move a fast neuron's state to t (no event applied)."""
+    cdef double em
+    if h.fast == F_PERFECT:
+        h.vl += h.c0 * (t - h.tl) / h.kappa
+    else:
+        em = expm1(-(t - h.tl) / h.tau)
+        h.vl = (em + 1.0) * h.vl - em * (h.c0 * h.tau / h.kappa)
+    h.tl = t
 
 
 cdef inline void fast_key(Net* net, Hot* h, Py_ssize_t item, double x) noexcept nogil:
@@ -1099,12 +1204,198 @@ cdef inline void fast_key(Net* net, Hot* h, Py_ssize_t item, double x) noexcept 
 
 
 cdef int fast_fire_while_above(Net* net, Hot* h, Py_ssize_t j, double t) except -1 nogil:
+    """fire_while_above() for a fast neuron (v >= delta at t)."""
     cdef int rc
-    while h.vl >= h.delta:
+    if net.rmode[j] == R_SUBTRACT:
+        while h.vl >= h.delta:
+            rc = fire(net, j, t)
+            if rc != 0:
+                return rc
+            h.vl -= 2.0 * h.delta
+    else:
         rc = fire(net, j, t)
         if rc != 0:
             return rc
-        h.vl -= 2.0 * h.delta
+        h.vl = net.vreset[j]
+    h.tl = t + net.tref[j]
+    return 0
+
+
+# --------------------------------------------------------------------------- Poisson sources
+cdef inline unsigned long long _rotl(unsigned long long x, int k) noexcept nogil:
+    return (x << k) | (x >> (64 - k))
+
+
+cdef inline double rng_uniform(unsigned long long* s) noexcept nogil:
+    """xoshiro256** (Blackman and Vigna): a uniform double in [0, 1) with 53 random bits."""
+    cdef unsigned long long r = _rotl(s[1] * 5ULL, 7) * 9ULL
+    cdef unsigned long long t = s[1] << 17
+    s[2] ^= s[0]
+    s[3] ^= s[1]
+    s[1] ^= s[2]
+    s[0] ^= s[3]
+    s[2] ^= t
+    s[3] = _rotl(s[3], 45)
+    return <double> (r >> 11) * (1.0 / 9007199254740992.0)
+
+
+cdef inline double poisson_next(Net* net, Py_ssize_t q, double t) noexcept nogil:
+    """Time of the next event of source population q's merged process after t (INFINITY past t_end):
+    an exponential interval of its total rate, -log(1 - U) / rate with U in [0, 1)."""
+    cdef double x = t - log1p(-rng_uniform(net.pz_state + 4 * q)) / net.pz_total[q]
+    return x if x <= net.t_end else INFINITY
+
+
+cdef int poisson_event(Net* net, Py_ssize_t j, double t) except -1 nogil:
+    """The merged process of the source population driven by item j has an event at t: it belongs
+    to a neuron drawn with probability proportional to its rate; send (and record) its spike and
+    draw the next event."""
+    cdef Py_ssize_t q = net.pz_of[j]
+    cdef Py_ssize_t n = net.pz_n[q], lo, hi, mid, i, k, p
+    cdef const double* cum
+    cdef double u = rng_uniform(net.pz_state + 4 * q)
+    cdef int rc
+    if net.pz_cum_off[q] < 0:
+        i = <Py_ssize_t> (u * n)
+        if i >= n:
+            i = n - 1
+    else:
+        # first neuron whose cumulative share exceeds u (shares normalised to end at 1)
+        cum = net.pz_cum + net.pz_cum_off[q]
+        lo = 0
+        hi = n - 1
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if cum[mid] > u:
+                hi = mid
+            else:
+                lo = mid + 1
+        i = lo
+    i += net.pz_first[q]
+    if net.pz_record[q]:
+        rc = push_spike(net, t, i)
+        if rc != 0:
+            return rc
+    for k in range(net.out_ptr[i], net.out_ptr[i + 1]):
+        p = net.out_proj[k]
+        fifo_push(net, p, t + net.delay[p], i)
+    heap_update(net, net.P + j, poisson_next(net, q, t))
+    return 0
+
+
+# --------------------------------------------------------------------------- simultaneous arrivals
+cdef inline void dd_add(double* hi, double* lo, double x) noexcept nogil:
+    """(hi, lo) += x in double-double arithmetic (TwoSum, then a renormalisation): the sum of the
+    arrivals of one instant is exact whenever it spans at most 106 bits, so that its rounding,
+    hence the neuron's state, does not depend on the order in which they were delivered."""
+    cdef double s = hi[0] + x
+    cdef double bp = s - hi[0]
+    cdef double e = (hi[0] - (s - bp)) + (x - bp)
+    cdef double l = lo[0] + e
+    hi[0] = s + l
+    lo[0] = l - (hi[0] - s)
+
+
+cdef inline bint pend(Net* net, Py_ssize_t j) noexcept nogil:
+    """Make neuron j pending at the open instant; True when it just became so."""
+    if net.pflag[j]:
+        return False
+    net.pflag[j] = 1
+    net.plist[net.n_plist] = j
+    net.n_plist += 1
+    net.acc_hi[j] = 0.0
+    net.acc_lo[j] = 0.0
+    return True
+
+
+cdef int _idx_cmp(const void* a, const void* b) noexcept nogil:
+    cdef Py_ssize_t x = (<const Py_ssize_t*> a)[0]
+    cdef Py_ssize_t y = (<const Py_ssize_t*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef int flush_instant(Net* net, double t) except -1 nogil:
+    """Apply the summed arrivals of instant t to each pending neuron, in index order, and test its
+    threshold once (run_loop)."""
+    cdef Py_ssize_t k, j
+    cdef double s
+    cdef int rc
+    cdef unsigned char ex
+    cdef Hot* h
+    if net.n_plist > 1:
+        qsort(net.plist, net.n_plist, sizeof(Py_ssize_t), _idx_cmp)
+    for k in range(net.n_plist):
+        j = net.plist[k]
+        ex = net.pflag[j] & 2
+        net.pflag[j] = 0
+        s = net.acc_hi[j] + net.acc_lo[j]
+        h = &net.hot[net.P + j]
+        if h.fast:
+            h.vl += s / h.kappa
+            if h.vl >= h.delta:
+                rc = fast_fire_while_above(net, h, j, t)
+                if rc != 0:
+                    return rc
+                fast_key(net, h, net.P + j, fast_next(h, net.t_end))
+            elif s > 0.0:
+                fast_key(net, h, net.P + j, fast_next(h, net.t_end))
+            elif s < 0.0 and h.ev != EV_NONE:
+                h.ev = EV_CHECK
+            continue
+        net.vl[j] += s / net.kappa[j]
+        if net.vl[j] >= net.delta[j]:
+            rc = fire_while_above(net, j, t)
+            if rc != 0:
+                return rc
+        if s < 0.0 and not ex and net.vl[j] < net.delta[j]:
+            defer(net, j)
+        else:
+            resched(net, j)
+    net.n_plist = 0
+    return 0
+
+
+cdef inline void arrive_refractory(Net* net, Py_ssize_t j, double t, double w, int kd,
+                                   Py_ssize_t ch) noexcept nogil:
+    """An arrival at t inside neuron j's refractory period (its state is stored at the period's end
+    tl > t): a delta arrival is ignored; an exponential current flows on, so it joins the stored
+    current decayed to tl, and the next crossing is searched again."""
+    if kd == K_DELTA:
+        return
+    net.I[j * net.C + ch] += w * exp(-net.exp_rtau[ch] * (net.tl[j] - t))
+    resched(net, j)
+
+
+cdef int deliver_summed(Net* net, double t, Py_ssize_t k0, Py_ssize_t k1, int kd,
+                        Py_ssize_t ch) except -1 nogil:
+    """deliver() at an instant with several arrivals: each target moves to t and the weights of its
+    delta arrivals are summed; flush_instant() applies the sums once the instant's last arrival
+    is in (exponential currents are added at once: they make no jump)."""
+    cdef Py_ssize_t k, tgt
+    cdef double w
+    cdef Hot* h
+    for k in range(k0, k1):
+        tgt = net.targets[k]
+        w = net.weights[k]
+        h = &net.hot[net.P + tgt]
+        if h.fast:
+            if t < h.tl:
+                continue
+            if pend(net, tgt):
+                fast_advance(h, t)
+            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], w)
+            continue
+        if t < net.tl[tgt]:
+            arrive_refractory(net, tgt, t, w, kd, ch)
+            continue
+        if pend(net, tgt):
+            advance(net, tgt, t)
+        if kd == K_DELTA:
+            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], w)
+        else:
+            net.I[tgt * net.C + ch] += w
+            net.pflag[tgt] |= 2
+    net.n_syn_events += k1 - k0
     return 0
 
 
@@ -1127,6 +1418,7 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     cdef int rc
     cdef int kd = net.kind[p]
     cdef Py_ssize_t ch = net.chan[p]
+    cdef bint more
     cdef Hot* hot = net.hot + P        # neuron records
     cdef Hot* h
     cdef const Py_ssize_t* targets = net.targets
@@ -1146,6 +1438,14 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
     net.n_deliveries += 1
     k0 = net.indptr[row]
     k1 = net.indptr[row + 1]
+    # another arrival at this very instant (arrivals come first among equal keys): sum them all
+    more = net.heap[0].key == t and net.heap[0].id < P
+    if more or net.acc_open:
+        net.acc_open = more
+        rc = deliver_summed(net, t, k0, k1, kd, ch)
+        if rc == 0 and not more:
+            rc = flush_instant(net, t)
+        return rc
     for k in range(k0, k1):
         if k + 8 < k1:
             TEM_PREFETCH(&hot[targets[k + 8]])
@@ -1153,9 +1453,15 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
         w = weights[k]
         h = &hot[tgt]
         if h.fast:
-            # perfect integrator with constant drive: closed form throughout
-            h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
-            h.tl = t
+            # perfect or leaky integrator with constant drive: closed form throughout
+            if t < h.tl:
+                continue                # refractory: the arrival is ignored
+            if h.fast == F_PERFECT:
+                h.vl += (h.c0 * (t - h.tl) + w) / h.kappa
+                h.tl = t
+            else:
+                fast_advance(h, t)
+                h.vl += w / h.kappa
             if h.vl >= h.delta:
                 rc = fast_fire_while_above(net, h, tgt, t)
                 if rc != 0:
@@ -1172,6 +1478,9 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
             elif w < 0.0 and h.ev != EV_NONE:
                 h.ev = EV_CHECK     # the key stays a lower bound (see defer)
             continue
+        if t < net.tl[tgt]:
+            arrive_refractory(net, tgt, t, w, kd, ch)
+            continue
         advance(net, tgt, t)
         if kd == K_DELTA:
             net.vl[tgt] += w / net.kappa[tgt]
@@ -1184,8 +1493,7 @@ cdef int deliver(Net* net, Py_ssize_t p) except -1 nogil:
         if w < 0.0 and net.vl[tgt] < net.delta[tgt]:
             defer(net, tgt)
         else:
-            net.search_from[tgt] = t
-            schedule(net, tgt)
+            resched(net, tgt)
     for i in range(n_pend):
         fast_key(net, &hot[pend_j[i]], P + pend_j[i], pend_x[i])
     net.n_syn_events += k1 - k0
@@ -1294,6 +1602,7 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
     cdef int rc
     cdef SHot* hot = net.sh
     cdef SHot* h
+    cdef bint more
     cdef const Py_ssize_t* targets = net.targets
     cdef const double* weights = net.weights
     f.head = (f.head + 1) & (f.cap - 1)
@@ -1313,6 +1622,28 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
     net.n_deliveries += 1
     k0 = net.indptr[row]
     k1 = net.indptr[row + 1]
+    more = net.heap[0].key == t
+    if more or net.acc_open:
+        # several arrivals at this instant: summed per target, applied after the last (as in deliver)
+        net.acc_open = more
+        for k in range(k0, k1):
+            tgt = targets[k]
+            h = &hot[tgt]
+            if h.key < t:
+                rc = sl_resolve(net, h, tgt, t)
+                if rc != 0:
+                    return rc
+            if pend(net, tgt):
+                if h.rk != 0.0:
+                    h.vl += h.c0 * (t - h.tl) * h.rk
+                else:
+                    h.vl += h.c0 * (t - h.tl) / h.kappa
+                h.tl = t
+            dd_add(&net.acc_hi[tgt], &net.acc_lo[tgt], weights[k])
+        net.n_syn_events += k1 - k0
+        if not more:
+            return flush_sliced(net, t)
+        return 0
     for k in range(k0, k1):
         kp = k + 8
         TEM_PREFETCH(&hot[targets[kp if kp < k1 else k]])
@@ -1340,6 +1671,38 @@ cdef int deliver_sliced(Net* net, Py_ssize_t p) except -1 nogil:
         elif w < 0.0:
             h.ev = EV_CHECK if h.ev != EV_NONE else EV_NONE
     net.n_syn_events += k1 - k0
+    return 0
+
+
+cdef int flush_sliced(Net* net, double t) except -1 nogil:
+    """flush_instant() for the sliced loop (the same arithmetic, spikes collected for the slice's end)."""
+    cdef Py_ssize_t k, j
+    cdef double s
+    cdef SHot* h
+    if net.n_plist > 1:
+        qsort(net.plist, net.n_plist, sizeof(Py_ssize_t), _idx_cmp)
+    for k in range(net.n_plist):
+        j = net.plist[k]
+        net.pflag[j] = 0
+        s = net.acc_hi[j] + net.acc_lo[j]
+        h = &net.sh[j]
+        if h.rk != 0.0:
+            h.vl += s * h.rk
+        else:
+            h.vl += s / h.kappa
+        if h.vl >= h.delta:
+            while h.vl >= h.delta:
+                sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, j, 0)
+                if sl_full(net):
+                    net.n_plist = 0
+                    return -3
+                h.vl -= 2.0 * h.delta
+            sl_key(net, h, j, sl_next(h, net.t_end))
+        elif s > 0.0:
+            sl_key(net, h, j, sl_next(h, net.t_end))
+        elif s < 0.0:
+            h.ev = EV_CHECK if h.ev != EV_NONE else EV_NONE
+    net.n_plist = 0
     return 0
 
 
@@ -1406,6 +1769,8 @@ cdef int run_sliced(Net* net, double dmin) except -1 nogil:
     cdef double t_end = net.t_end
     cdef int rc
     T = net.gmin
+    if net.heap[0].key < T:
+        T = net.heap[0].key          # given spikes already in flight
     while T <= t_end:
         E = T + dmin
         if not (E > T):
@@ -1462,6 +1827,9 @@ cdef void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
         if net.hot[net.P + j].fast:
             net.tl[j] = net.hot[net.P + j].tl
             net.vl[j] = net.hot[net.P + j].vl
+        if t < net.tl[j]:
+            row[k] = net.vl[j]          # clamped in a refractory period
+            continue
         eval_state(net, j, t, &v, &dv, &K, &F)
         row[k] = v
 
@@ -1492,15 +1860,30 @@ cdef int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_ss
         else:
             j = item - net.P
             h = &net.hot[item]
-            if h.fast:
+            if h.fast == F_POISSON:
+                rc = poisson_event(net, j, t)
+                if rc != 0:
+                    return rc
+            elif h.fast:
                 if h.ev == EV_CROSS:
-                    # at the crossing v = delta exactly: reset to -delta and fire
-                    h.vl = -h.delta
-                    h.tl = t
+                    # at the crossing v = delta exactly: reset (to -delta when subtracting) and fire;
+                    # integration resumes after the refractory period
+                    h.vl = net.vreset[j]
+                    h.tl = t + net.tref[j]
                     rc = fire(net, j, t)
                     if rc != 0:
                         return rc
                 fast_key(net, h, item, fast_next(h, net.t_end))
+            elif net.ev_kind[j] == EV_CROSS and (net.rmode[j] != R_SUBTRACT or net.tref[j] != 0.0):
+                # a reset value or a refractory period: the state after the reset is searched afresh
+                # (|v_reset| may exceed delta, which the curvature bound K of the crossing assumed)
+                eval_state(net, j, t, &v, &dv, &K, &F)
+                store_state(net, j, t, net.vreset[j], F)
+                rc = fire(net, j, t)
+                if rc != 0:
+                    return rc
+                refractory(net, j, t)
+                resched(net, j)
             elif net.ev_kind[j] == EV_CROSS:
                 # state at the crossing, then the reset; the derivative after the reset follows
                 # from the one before (perfect: unchanged; leaky: shifted by r (v + delta)), and the
@@ -1543,7 +1926,8 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 dmin = net.delay[p]
         sliced = dmin > 0.0
         for i in range(N):
-            if not net.hot[P + i].fast:
+            # perfect integrators with the subtractive reset and no refractory period only
+            if net.hot[P + i].fast != F_PERFECT or net.rmode[i] != R_SUBTRACT or net.tref[i] != 0.0:
                 sliced = False
                 break
     if sliced:
@@ -1576,13 +1960,16 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 net.sh[i].rk = 1.0 / net.sh[i].kappa
         memcpy(hot_save, net.hot, n * sizeof(Hot))
         memcpy(heap_save, net.heap, n * sizeof(HeapEntry))
-        # the heap holds the projections only (no spike in flight yet)
+        # the heap holds the projections only (in flight: the given spikes of spike sources)
         for p in range(P):
             net.heap[p].key = INFINITY
             net.heap[p].id = p
             net.hot[p].key = INFINITY
             net.hot[p].pos = p
         net.n_items = P
+        for p in range(P):
+            if net.fifo[p].size > 0:
+                heap_update(net, p, net.fifo[p].buf[net.fifo[p].head].t)
         net.bm2 = net.bm1 + net.nb1
         net.bm3 = net.bm2 + net.nb2
         for b in range(net.nb1 + net.nb2 + net.nb3):
@@ -1608,6 +1995,7 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 for p in range(P):
                     net.fifo[p].head = 0
                     net.fifo[p].size = 0
+                preload(net)
                 net.n_out = 0
                 net.n_deliveries = 0
                 net.n_syn_events = 0
@@ -1615,6 +2003,10 @@ cdef int run_events(Net* net, const double* rec_t, Py_ssize_t n_rec_t, const Py_
                 net.n_cross = 0
                 net.n_slices = 0
                 net.n_restarts += 1
+                for i in range(N):
+                    net.pflag[i] = 0
+                net.n_plist = 0
+                net.acc_open = False
                 sliced = False
         finally:
             free(hot_save)
@@ -1643,8 +2035,20 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
              const Py_ssize_t[::1] indptr, const Py_ssize_t[::1] targets, const double[::1] weights,
              const Py_ssize_t[::1] out_ptr, const Py_ssize_t[::1] out_proj,
              double t_end, Py_ssize_t max_spikes,
-             const double[::1] rec_t, const Py_ssize_t[::1] rec_idx):
+             const double[::1] rec_t, const Py_ssize_t[::1] rec_idx,
+             const double[::1] vreset, const unsigned char[::1] rmode, const double[::1] tref,
+             const double[::1] g_t, const Py_ssize_t[::1] g_i,
+             const Py_ssize_t[::1] pz_first, const Py_ssize_t[::1] pz_n, const double[::1] pz_total,
+             const Py_ssize_t[::1] pz_cum_off, const double[::1] pz_cum,
+             const unsigned char[::1] pz_record, const unsigned long long[:, ::1] pz_seed):
     """Run the event loop. Arguments are trusted (validated by the callers).
+
+    ``vreset``, ``rmode``, ``tref``: per neuron, ``v`` after a crossing, the reset mode (0: subtract
+    2 delta, 1: set to ``vreset``) and the refractory period. ``g_t``, ``g_i``: the given spikes of
+    spike sources, sorted by time (neurons of the flat index space with no drive). ``pz_*``: per
+    Poisson source population, its first neuron and size, total rate, offset of its cumulative
+    rate shares in ``pz_cum`` (-1: equal rates), whether its spikes are recorded, and the
+    xoshiro256** seed (4 words, not all zero).
 
     Returns
     -------
@@ -1656,7 +2060,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     cdef Py_ssize_t P = delay.shape[0]
     cdef Py_ssize_t C = exp_tau.shape[0]
     cdef Py_ssize_t Mmax = a_re.shape[1]
-    cdef Py_ssize_t j, c, p, i
+    cdef Py_ssize_t j, c, p, i, q
     cdef int rc = 0
     cdef double[:, ::1] traces = np.zeros((rec_t.shape[0], rec_idx.shape[0]), dtype=np.float64)
     cdef double[::1] omega = np.zeros(N)
@@ -1667,6 +2071,13 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     cdef int dummy_k = 0
     cdef double[::1] tv
     cdef Py_ssize_t[::1] iv
+    cdef Py_ssize_t Q = pz_first.shape[0]
+    cdef Py_ssize_t[::1] pz_of = np.full(max(N, 1), -1, dtype=np.intp)
+    cdef unsigned long long[:, ::1] pz_state = np.array(pz_seed, dtype=np.uint64) if Q else np.ones((1, 4), dtype=np.uint64)
+    if P + N >= 2147483647:
+        raise ValueError("tem_sim: more than 2**31 - 1 neurons and projections")
+    for q in range(Q):
+        pz_of[pz_first[q]] = q
     for j in range(N):
         omega[j] = 2.0 * np.pi / period[j]
         rtau[j] = 1.0 / tau[j] if isfinite(tau[j]) else 0.0
@@ -1676,7 +2087,6 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     cdef Py_ssize_t[::1] pp_cur = np.zeros(N, dtype=np.intp)
     cdef double[::1] sn_cs = np.empty(max(sn_s.shape[0], 1))
     cdef double[::1] sn_sn = np.empty(max(sn_s.shape[0], 1))
-    cdef Py_ssize_t q
     for j in range(N):
         # a neuron's centres share its bandwidth (one sinc bank per slice)
         for q in range(sn_so[j], sn_so[j] + sn_K[j]):
@@ -1707,6 +2117,20 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.pb = &pb[0]
     net.pbd = &pbd[0]
     net.exp_rtau = &exp_rtau[0]
+    net.vreset = &vreset[0]
+    net.rmode = &rmode[0]
+    net.tref = &tref[0]
+    net.pz_of = &pz_of[0]
+    net.pz_first = &pz_first[0] if Q > 0 else &dummy_i
+    net.pz_n = &pz_n[0] if Q > 0 else &dummy_i
+    net.pz_total = &pz_total[0] if Q > 0 else &dummy_d
+    net.pz_cum_off = &pz_cum_off[0] if Q > 0 else &dummy_i
+    net.pz_cum = &pz_cum[0] if pz_cum.shape[0] > 0 else &dummy_d
+    net.pz_record = &pz_record[0] if Q > 0 else <const unsigned char*> &dummy_k
+    net.pz_state = &pz_state[0, 0]
+    net.g_t = &g_t[0] if g_t.shape[0] > 0 else &dummy_d
+    net.g_i = &g_i[0] if g_i.shape[0] > 0 else &dummy_i
+    net.n_g = g_t.shape[0]
     net.const_drive = &const_drive[0]
     net.sn_K = &sn_K[0]
     net.sn_so = &sn_so[0]
@@ -1751,6 +2175,12 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     net.I = <double*> malloc(max(N * C, 1) * sizeof(double))
     net.search_from = <double*> malloc(N * sizeof(double))
     net.ev_kind = <int*> malloc(N * sizeof(int))
+    net.acc_hi = <double*> malloc(N * sizeof(double))
+    net.acc_lo = <double*> malloc(N * sizeof(double))
+    net.pflag = <unsigned char*> calloc(N, sizeof(unsigned char))
+    net.plist = <Py_ssize_t*> malloc(N * sizeof(Py_ssize_t))
+    net.n_plist = 0
+    net.acc_open = False
     net.heap = <HeapEntry*> malloc((P + N) * sizeof(HeapEntry))
     net.hot_mem = malloc((P + N) * sizeof(Hot) + 64)
     cdef Py_ssize_t max_row = 1
@@ -1778,6 +2208,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     try:
         if (net.tl == NULL or net.vl == NULL or net.Fl == NULL or net.I == NULL
                 or net.search_from == NULL or net.ev_kind == NULL
+                or net.acc_hi == NULL or net.acc_lo == NULL or net.pflag == NULL or net.plist == NULL
                 or net.heap == NULL or net.fifo == NULL or net.hot_mem == NULL
                 or net.pend_j == NULL or net.pend_x == NULL
                 or net.out_t == NULL or net.out_i == NULL):
@@ -1800,15 +2231,22 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
             for j in range(N):
                 schedule(&net, j)
             for j in range(N):
-                # a perfect integrator with constant drive in a network of delta synapses only
-                # keeps its state in the packed array from here on
-                net.hot[P + j].fast = 1 if (C == 0 and const_drive[j] and rtau[j] == 0.0) else 0
+                # an integrator with constant drive (perfect or leaky) in a network of delta
+                # synapses only keeps its state in the packed array from here on
+                net.hot[P + j].fast = F_GENERAL
+                if C == 0 and const_drive[j]:
+                    net.hot[P + j].fast = F_PERFECT if rtau[j] == 0.0 else F_LEAKY
                 net.hot[P + j].tl = net.tl[j]
                 net.hot[P + j].vl = net.vl[j]
                 net.hot[P + j].c0 = net.c0[j]
                 net.hot[P + j].kappa = net.kappa[j]
                 net.hot[P + j].delta = net.delta[j]
+                net.hot[P + j].tau = tau[j]
                 net.hot[P + j].ev = net.ev_kind[j]
+            for q in range(Q):
+                net.hot[P + pz_first[q]].fast = F_POISSON
+                heap_update(&net, P + pz_first[q], poisson_next(&net, q, 0.0))
+            preload(&net)
             rc = run_events(&net, &rec_t[0] if rec_t.shape[0] > 0 else &dummy_d, rec_t.shape[0],
                             &rec_idx[0] if rec_idx.shape[0] > 0 else &dummy_i, rec_idx.shape[0],
                             &traces[0, 0] if traces.shape[0] * traces.shape[1] > 0 else &dummy_d)
@@ -1830,6 +2268,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
                 free(net.fifo[p].buf)
         free(net.tl); free(net.vl); free(net.Fl); free(net.I); free(net.search_from)
         free(net.ev_kind); free(net.heap); free(net.fifo)
+        free(net.acc_hi); free(net.acc_lo); free(net.pflag); free(net.plist)
         free(net.hot_mem); free(net.pend_j); free(net.pend_x)
         free(net.bm1); free(net.sl_arr); free(net.sl_cross)
         free(net.out_t); free(net.out_i)

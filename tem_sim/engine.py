@@ -115,6 +115,9 @@ class LoweredNeurons:
     pp_G: np.ndarray
     pp_du: np.ndarray
     pp_we: np.ndarray
+    vreset: np.ndarray
+    rmode: np.ndarray
+    tref: np.ndarray
 
 
 def _as_banks(drive: Any, n: int) -> list:
@@ -305,6 +308,9 @@ def lower_neurons(neurons: Neurons, drive: Any, t_end: float | None = None) -> L
         pb=np.ascontiguousarray(pb), pbd=np.ascontiguousarray(pbd),
         sn_K=sn_K, sn_so=sn_so, sn_co=sn_co, sn_w=sn_w, sn_s=sn_s, sn_a=sn_a,
         pp_L=pp_L, pp_bo=pp_bo, pp_co=pp_co, pp_b=pp_b, pp_c=pp_c, pp_G=pp_G, pp_du=pp_du, pp_we=pp_we,
+        vreset=np.ascontiguousarray(neurons.reset_value, dtype=np.float64),
+        rmode=np.ascontiguousarray(~neurons.subtracts, dtype=np.uint8),
+        tref=np.ascontiguousarray(neurons.t_ref, dtype=np.float64),
     )
 
 
@@ -324,7 +330,7 @@ def concat_lowered(lows: list[LoweredNeurons]) -> LoweredNeurons:
 
     fields = {}
     for f in ("kappa", "delta", "c0", "tau", "v0", "period", "nharm", "ub", "ubd", "pb", "pbd",
-              "sn_K", "sn_w", "pp_L"):
+              "sn_K", "sn_w", "pp_L", "vreset", "rmode", "tref"):
         fields[f] = cat([getattr(l, f) for l in lows])
     for f in ("a_re", "a_im", "p_re", "p_im"):
         fields[f] = cat([pad(getattr(l, f), M) for l in lows])
@@ -366,10 +372,14 @@ _EMPTY_I = np.zeros(0, dtype=np.intp)
 def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
                      projections: dict[str, np.ndarray] | None = None,
                      record_times: np.ndarray | None = None,
-                     record_neurons: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
-    """Call the compiled loop with lowered neurons and (optional) lowered projections."""
+                     record_neurons: np.ndarray | None = None,
+                     sources: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Call the compiled loop with lowered neurons and (optional) lowered projections and spike
+    sources (``sources``: ``g_t``, ``g_i``, the given spikes in time order; ``pz_*``, the Poisson
+    source populations, see :func:`tem_sim._core.simulate`)."""
     n = low.kappa.shape[0]
     pr = projections or {}
+    so = sources or {}
     rt = _EMPTY_D if record_times is None else record_times
     ri = _EMPTY_I if record_neurons is None else record_neurons
     times, idx, traces, stats, status = _core.simulate(
@@ -382,7 +392,12 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
         pr.get("pre_start", _EMPTY_I), pr.get("indptr_off", _EMPTY_I), pr.get("indptr", _EMPTY_I),
         pr.get("targets", _EMPTY_I), pr.get("weights", _EMPTY_D),
         pr.get("out_ptr", np.zeros(n + 1, dtype=np.intp)), pr.get("out_proj", _EMPTY_I),
-        float(t_end), int(max_spikes), rt, ri)
+        float(t_end), int(max_spikes), rt, ri,
+        low.vreset, low.rmode, low.tref,
+        so.get("g_t", _EMPTY_D), so.get("g_i", _EMPTY_I),
+        so.get("pz_first", _EMPTY_I), so.get("pz_n", _EMPTY_I), so.get("pz_total", _EMPTY_D),
+        so.get("pz_cum_off", _EMPTY_I), so.get("pz_cum", _EMPTY_D),
+        so.get("pz_record", np.zeros(0, dtype=np.uint8)), so.get("pz_seed", np.zeros((0, 4), dtype=np.uint64)))
     raise_for_status(status, max_spikes, float(times[-1]) if times.size else 0.0, t_end)
     return times, idx, traces, stats
 

@@ -175,15 +175,19 @@ def delta_network_events(kappa, delta, bias, v0, projections, t_end):
     (N, N) (rows post, columns pre) without explicit zeros, one delay each.
 
     The documented event order: by time; at equal times arrivals before threshold crossings,
-    arrivals by projection (in connection order) and then in the order their spikes were fired,
     crossings by neuron. A neuron's next crossing is ``tl + kappa (delta - v) / bias`` from its state
     ``(tl, v)`` after its last event (none when ``bias <= 0`` or later than ``t_end``); a crossing
-    resets ``v`` to ``-delta``; an arrival adds ``(bias (t - tl) + w) / kappa`` and fires once per
-    ``2 delta`` while ``v >= delta``. The arithmetic is the engine's, operation by operation, so the
+    resets ``v`` to ``-delta``. When one spike alone arrives at an instant, it adds
+    ``(bias (t - tl) + w) / kappa`` to each target, which fires once per ``2 delta`` while
+    ``v >= delta`` (targets in index order); when several spikes arrive at one instant, each target
+    moves to it (``v += bias (t - tl) / kappa``), the weights of all its arrivals are summed (exactly
+    rounded: ``math.fsum``) and added once, ``v += sum / kappa``, then the threshold is tested,
+    neuron by neuron in index order. The arithmetic is the engine's, operation by operation, so the
     two agree to the bit (a key that only rounding moves earlier than an event already processed is
     not modelled: the weights here are far from that).
     """
     import heapq
+    import math
 
     kappa = [float(x) for x in kappa]
     delta = [float(x) for x in delta]
@@ -232,9 +236,29 @@ def delta_network_events(kappa, delta, bias, v0, projections, t_end):
             schedule(j)
         else:
             t, _, p, _, src = ev
-            for j, w in zip(*rows[p][src]):
-                vl[j] += (bias[j] * (t - tl[j]) + w) / kappa[j]
-                tl[j] = t
+            group = [(p, src)]
+            while queue and queue[0][0] == t and queue[0][1] == 0:
+                _, _, p2, _, src2 = heapq.heappop(queue)
+                group.append((p2, src2))
+            if len(group) == 1:
+                for j, w in zip(*rows[p][src]):
+                    vl[j] += (bias[j] * (t - tl[j]) + w) / kappa[j]
+                    tl[j] = t
+                    while vl[j] >= delta[j]:
+                        fire(j, t)
+                        vl[j] -= 2.0 * delta[j]
+                    schedule(j)
+                continue
+            summed = {}
+            for p2, src2 in group:
+                for j, w in zip(*rows[p2][src2]):
+                    if j not in summed:
+                        vl[j] += bias[j] * (t - tl[j]) / kappa[j]
+                        tl[j] = t
+                        summed[j] = []
+                    summed[j].append(w)
+            for j in sorted(summed):
+                vl[j] += math.fsum(summed[j]) / kappa[j]
                 while vl[j] >= delta[j]:
                     fire(j, t)
                     vl[j] -= 2.0 * delta[j]
