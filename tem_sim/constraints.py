@@ -20,6 +20,15 @@ end at exactly ``+delta`` and the next interval does not start at ``-delta``;
 rows are then written between the surrounding threshold-crossing spikes, with
 the resets of the jump-triggered spikes in between counted on the right-hand
 side (``2 delta`` each, decayed by the leak).
+
+Neurons with a reset value or a refractory period (:class:`~tem_sim.neurons.Neurons`
+``reset``, ``t_ref``) integrate from the end of each spike's refractory period,
+``t_k + t_ref``, where ``v`` is known: ``v_reset`` after any spike (a reset value
+forgets the overshoot of a jump), ``-delta`` after a threshold crossing with the
+subtractive reset. A row runs from there to the next threshold crossing; an
+interval that ends at a jump-triggered spike gives no equation (the jump's size
+is unknown), nor does one that starts after a subtractive jump with a refractory
+period (the overshoot kept is unknown). Every row stays linear in the weights.
 """
 from __future__ import annotations
 
@@ -413,6 +422,51 @@ def _intervals(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: float, 
     return eq, (ia, ib, hh)
 
 
+def _intervals_reset(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: float, delta: float,
+                     bias: float, v0: float, lam: float, v_reset: float, t_ref: float, inequalities: bool,
+                     n_points: int, margin: float):
+    """:func:`_intervals` for a neuron with a reset value (``v_reset`` not NaN) or a refractory period:
+    integration restarts at ``t_k + t_ref`` from a known value after each spike."""
+    n = times.size
+    value = not np.isnan(v_reset)
+    # where integration (re)starts with a known v: t = 0 (v0), and after each spike whose reset is known
+    known = np.ones(n, dtype=bool) if value else ~jump
+    s_t = np.concatenate([[0.0], times + t_ref])
+    s_v = np.concatenate([[v0], np.full(n, v_reset if value else -delta)])
+    s_ok = np.concatenate([[True], known])
+    # equality rows: from the start after spike k - 1 (or 0) to each threshold crossing k
+    cont = np.flatnonzero(~jump)
+    ok = s_ok[cont]
+    cont = cont[ok]
+    a, va, b = s_t[cont], s_v[cont], times[cont]
+    good = b >= a
+    a, va, b, cont = a[good], va[good], b[good], cont[good]
+    kind = np.where(cont == 0, EQ_E0, EQ_E1)
+    hlen = b - a
+    decay = np.exp(-lam * hlen)
+    gain = hlen * _phi(np.asarray(lam * hlen, dtype=float))
+    r = kappa * (delta - va * decay) - bias * gain
+    eq = (a, b, r, kind, hlen)
+    if not inequalities:
+        return eq, None
+    # no-spike intervals: from each known start to the next spike (or t_end)
+    ends = np.concatenate([times, [float(t_end)]])
+    last = np.arange(n + 1) == n
+    sel = s_ok & (ends > s_t)
+    starts, vstart, ends, last = s_t[sel], s_v[sel], ends[sel], last[sel]
+    q_in = np.arange(1, n_points + 1) / (n_points + 1)
+    q_end = np.arange(1, n_points + 1) / n_points
+    q = np.where(last[:, None], q_end[None, :], q_in[None, :])
+    ia = np.repeat(starts, n_points)
+    ib = (starts[:, None] + (ends - starts)[:, None] * q).ravel()
+    iv = np.repeat(vstart, n_points)
+    keep = ib > ia
+    ia, ib, iv = ia[keep], ib[keep], iv[keep]
+    ih = ib - ia
+    hh = kappa * (delta + margin - iv * np.exp(-lam * ih)) - bias * ih * _phi(np.asarray(lam * ih, dtype=float))
+    return eq, (ia, ib, hh)
+
+
 def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, inequalities: bool = False,
                n_points: int = 8, margin: float = 0.0, jump_tol: float = 1e-12) -> list[NeuronRows]:
     """Build the constraints of every (selected) output neuron of a layer.
@@ -474,9 +528,15 @@ def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, i
         for q, j in enumerate(sel):
             times = st.neuron(int(j))
             jump = _jump_mask(times, arrivals, jump_tol)
-            eq, ineq = _intervals(times, jump, st.t_stop, float(neurons.kappa[j]), float(neurons.delta[j]),
-                                  float(neurons.bias[j]), float(neurons.v0[j]), float(lam_all[j]),
-                                  inequalities, n_points, margin)
+            if np.isnan(neurons.v_reset[j]) and neurons.t_ref[j] == 0:
+                eq, ineq = _intervals(times, jump, st.t_stop, float(neurons.kappa[j]), float(neurons.delta[j]),
+                                      float(neurons.bias[j]), float(neurons.v0[j]), float(lam_all[j]),
+                                      inequalities, n_points, margin)
+            else:
+                eq, ineq = _intervals_reset(times, jump, st.t_stop, float(neurons.kappa[j]),
+                                            float(neurons.delta[j]), float(neurons.bias[j]), float(neurons.v0[j]),
+                                            float(lam_all[j]), float(neurons.v_reset[j]), float(neurons.t_ref[j]),
+                                            inequalities, n_points, margin)
             per[q]["n_spikes"] += times.size
             segs_eq.append(eq)
             segs_in.append(ineq)

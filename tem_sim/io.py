@@ -15,6 +15,8 @@ key                 dtype      shape             meaning
 ``bias``            float      (n_out,)          biases added to the drive
 ``tau``             float      (n_out,)          leak time constants, > 0; ``inf``: perfect
 ``v0``              float      (n_out,)          integrator values at t = 0, in [-delta, delta)
+``v_reset``         float      (n_out,)          optional: reset values (``nan``: subtract 2 delta)
+``t_ref``           float      (n_out,)          optional: absolute refractory periods, >= 0
 ``weights``         float      (n_out, n_in)     the layer's weights ``W``
 ``coefficients``    complex    (n_in, 2M+1)      the inputs' **two-sided** Fourier coefficients
 ``period``          float      ()                the inputs' common period ``T``
@@ -227,7 +229,12 @@ def _check_signals(name: str, signals: Any) -> Any:
 
 
 def _neuron_arrays(neurons: Neurons) -> dict[str, np.ndarray]:
-    return {k: np.array(getattr(neurons, k), dtype=np.float64) for k in _NEURON_KEYS}
+    out = {k: np.array(getattr(neurons, k), dtype=np.float64) for k in _NEURON_KEYS}
+    # the LIF conventions, written only when used (files of TEM neurons stay as they were)
+    if not neurons.is_tem:
+        out["v_reset"] = np.array(neurons.v_reset, dtype=np.float64)
+        out["t_ref"] = np.array(neurons.t_ref, dtype=np.float64)
+    return out
 
 
 def _load_neurons(data: dict[str, np.ndarray]) -> Neurons:
@@ -241,6 +248,11 @@ def _load_neurons(data: dict[str, np.ndarray]) -> Neurons:
                                  finite=(k != "tau"))
     if np.any(np.isnan(vals["tau"])):
         raise ValidationError("tau", float("nan"), "> 0, or inf for a perfect integrator (not NaN)")
+    if "v_reset" in data:
+        vr = as_float_array("v_reset", data["v_reset"], shape=(n,), finite=False)
+        vals["reset"] = "subtract" if np.all(np.isnan(vr)) else vr
+    if "t_ref" in data:
+        vals["t_ref"] = as_float_array("t_ref", data["t_ref"], shape=(n,))
     try:
         return Neurons(n, **vals)
     except ValidationError as exc:

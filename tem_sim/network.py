@@ -11,12 +11,24 @@ network is cut at those projections into stages that run in topological
 order: a stage's lowpass inputs become Fourier drives computed from the
 finished spike trains of earlier stages (the paper's two-layer setting).
 
+Spike sources are populations whose spikes are given: :meth:`Network.add_spike_source`
+(spike trains, like Brian2's ``SpikeGeneratorGroup`` or NEST's
+``spike_generator``) and :meth:`Network.add_poisson` (independent Poisson
+trains of given rates, drawn inside the engine at exact times from a seed);
+they connect to populations like any population.
+
 Event order (documented and deterministic): events are processed by time; at
-equal times, spike arrivals come before threshold crossings, arrivals in the
-order the projections were connected, crossings by neuron (in the order the
-populations were added). A delta arrival that carries ``v`` to or past
-``+delta`` fires at the arrival time, and fires again at that instant for
-every further ``2 delta`` it is above threshold (the repeated-firing rule).
+equal times, spike arrivals come before threshold crossings, crossings by
+neuron (in the order the populations were added). All the delta arrivals that
+reach a neuron at one instant are summed first (exactly rounded whenever the
+exact sum spans at most 106 bits) and the threshold is tested once on the
+sum, as NEST and Brian2 do, so the spikes do not depend on the order of
+``connect`` calls nor on how the neurons are labelled. A sum that carries
+``v`` to or past ``+delta`` fires at that instant; the subtractive reset fires
+again at it for every further ``2 delta`` above threshold (the repeated-firing
+rule), a reset value fires once. A spike fired at an instant reaches its
+targets through a zero delay at that same instant, after the arrivals that
+fired it (a second round of sums).
 """
 from __future__ import annotations
 
@@ -26,7 +38,7 @@ from typing import Any, Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import as_float_array, as_scalar
+from ._validation import as_float_array, as_int, as_scalar
 from .engine import (ANALOG_TYPES, DEFAULT_MAX_SPIKES, AnalogBank, check_max_spikes,
                      check_t_end, concat_lowered, lower_neurons, window_bank,
                      simulate_lowered)
@@ -36,7 +48,31 @@ from .neurons import Neurons
 from .signals import FourierSignals
 from .spikes import SpikeTrains
 
-__all__ = ["Network", "Projection", "RunResult"]
+__all__ = ["Network", "Projection", "RunResult", "SpikeSource", "PoissonSource"]
+
+
+@dataclass
+class SpikeSource:
+    """A population of ``n`` neurons whose spikes are given (:meth:`Network.add_spike_source`)."""
+
+    spikes: SpikeTrains
+
+    @property
+    def n(self) -> int:
+        return self.spikes.n_neurons
+
+
+@dataclass
+class PoissonSource:
+    """``n`` independent Poisson spike trains of the given rates (:meth:`Network.add_poisson`)."""
+
+    rates: np.ndarray
+    seed: int
+    record: bool
+
+    @property
+    def n(self) -> int:
+        return int(self.rates.size)
 
 
 @dataclass
@@ -104,19 +140,125 @@ class Network:
 
     def __init__(self) -> None:
         self._pops: dict[str, Neurons] = {}
+        self._sources: dict[str, SpikeSource | PoissonSource] = {}
+        self._order: list[str] = []          # populations and sources, in the order they were added
         self._inputs: list[InputConnection] = []
         self._projections: list[Projection] = []
 
     # ------------------------------------------------------------ building
-    def add_population(self, name: str, neurons: Neurons) -> None:
-        """Add a population of neurons under a unique name."""
+    def _new_name(self, name: Any) -> None:
         if not isinstance(name, str) or not name:
             raise ValidationError("name", name, "a non-empty string")
-        if name in self._pops:
-            raise ValidationError("name", name, "a name not used by another population")
+        if name in self._pops or name in self._sources:
+            raise ValidationError("name", name, "a name not used by another population or source")
+
+    def add_population(self, name: str, neurons: Neurons) -> None:
+        """Add a population of neurons under a unique name."""
+        self._new_name(name)
         if not isinstance(neurons, Neurons):
             raise ValidationError("neurons", type(neurons).__name__, "a Neurons instance")
         self._pops[name] = neurons
+        self._order.append(name)
+
+    def add_spike_source(self, name: str, spikes: Any, n: int | None = None) -> None:
+        """Add a population whose spikes are given (Brian2's ``SpikeGeneratorGroup``).
+
+        Parameters
+        ----------
+        name : str
+            A name not used by another population or source.
+        spikes : SpikeTrains or (indices, times)
+            The spikes. A pair of arrays must be sorted by time (ties in any order); times
+            must be finite and ``>= 0``. Spikes after the end of a run are not sent.
+        n : int, optional
+            Number of neurons of a pair of arrays (default: the largest index + 1).
+
+        Examples
+        --------
+        >>> import tem_sim as ts
+        >>> net = ts.Network()
+        >>> net.add_spike_source("s", ([0, 0], [0.25, 0.5]))
+        >>> net.add_population("b", ts.Neurons(1, bias=0.0, v0=0.0))
+        >>> net.connect("s", "b", [[0.6]], delay=0.125)       # two arrivals: 0.6, then 1.2 >= delta
+        >>> net.run(1.0)["b"].times.tolist()
+        [0.625]
+        """
+        self._new_name(name)
+        if isinstance(spikes, SpikeTrains):
+            st = spikes
+            if st.times.size and st.times[0] < 0:
+                raise ValidationError("spikes", float(st.times[0]), "spike times >= 0")
+            if n is not None and as_int("n", n, minimum=1) != st.n_neurons:
+                raise ValidationError("n", n, f"the spike trains' n_neurons ({st.n_neurons}) or None")
+        else:
+            if not isinstance(spikes, (tuple, list)) or len(spikes) != 2:
+                raise ValidationError("spikes", type(spikes).__name__, "a SpikeTrains or a pair (indices, times)")
+            t = as_float_array("spikes times", spikes[1]).ravel()
+            raw = np.asarray(spikes[0]).ravel()
+            if raw.size and (raw.dtype.kind not in "iu" and not np.all(np.equal(np.mod(raw, 1), 0))):
+                raise ValidationError("spikes indices", raw, "integers")
+            idx = raw.astype(np.intp)
+            if idx.size != t.size:
+                raise ValidationError("spikes", f"{idx.size} indices and {t.size} times", "as many indices as times")
+            if t.size and (np.any(np.diff(t) < 0)):
+                k = int(np.flatnonzero(np.diff(t) < 0)[0])
+                raise ValidationError("spikes times", f"{t[k]!r} before {t[k + 1]!r} at position {k}",
+                                      "sorted by time")
+            if t.size and t[0] < 0:
+                raise ValidationError("spikes times", float(t[0]), ">= 0")
+            nn = int(idx.max()) + 1 if n is None and idx.size else (1 if n is None else as_int("n", n, minimum=1))
+            if idx.size and (idx.min() < 0 or idx.max() >= nn):
+                raise ValidationError("spikes indices", int(idx.min() if idx.min() < 0 else idx.max()),
+                                      f"in [0, n) = [0, {nn})")
+            st = SpikeTrains(t, idx, nn, 0.0, float(t[-1]) if t.size else 0.0)
+        self._sources[name] = SpikeSource(st)
+        self._order.append(name)
+
+    def add_poisson(self, name: str, n: int, rate: Any, *, seed: int, record: bool = True) -> None:
+        """Add ``n`` independent Poisson spike trains (NEST's ``poisson_generator``, one train per
+        target neuron when connected one to one).
+
+        The events are drawn inside the engine at exact times (no clock): the population is one
+        Poisson process of the total rate whose events go to a neuron drawn with probability
+        proportional to its rate (the same law as ``n`` independent processes), from the
+        xoshiro256** generator seeded by ``seed`` through ``numpy.random.SeedSequence``. A run
+        with the same network and seed gives the same spikes.
+
+        Parameters
+        ----------
+        name : str
+            A name not used by another population or source.
+        n : int
+            Number of trains.
+        rate : float or array_like, shape (n,)
+            Rate of each train (events per unit time), finite and ``>= 0``.
+        seed : int
+            Seed of the trains (``>= 0``).
+        record : bool, default True
+            Return the trains in the run's result (False saves their memory: a network's
+            external drive often has more spikes than the network).
+        """
+        self._new_name(name)
+        n = as_int("n", n, minimum=1)
+        rates = as_float_array("rate", rate, finite=False)
+        if rates.ndim == 0:
+            rates = np.full(n, float(rates))
+        elif rates.shape != (n,):
+            raise ValidationError("rate", f"array of shape {rates.shape}", f"a scalar or of shape ({n},)")
+        bad = ~(np.isfinite(rates) & (rates >= 0))
+        if np.any(bad):
+            raise ValidationError("rate", float(rates[bad][0]), "finite and >= 0")
+        seed = as_int("seed", seed, minimum=0)
+        self._sources[name] = PoissonSource(np.ascontiguousarray(rates, dtype=np.float64), seed, bool(record))
+        self._order.append(name)
+
+    @property
+    def sources(self) -> dict[str, SpikeSource | PoissonSource]:
+        """The spike sources, in the order they were added."""
+        return dict(self._sources)
+
+    def _size(self, name: str) -> int:
+        return self._pops[name].n if name in self._pops else self._sources[name].n
 
     @property
     def populations(self) -> dict[str, Neurons]:
@@ -130,6 +272,9 @@ class Network:
 
     def _pop(self, name: str, role: str) -> Neurons:
         if name not in self._pops:
+            if name in self._sources:
+                raise ValidationError(role, name, "a population of neurons (a spike source receives "
+                                      "no connections)")
             raise ValidationError(role, name, "the name of a population of this network (known: "
                                   + ", ".join(repr(p) for p in self._pops) + ")")
         return self._pops[name]
@@ -168,9 +313,12 @@ class Network:
             One delay ``>= 0`` for the projection, or one per connection
             (dense ``(n_post, n_pre)`` or sparse with the weights' sparsity).
         """
-        n_pre = self._pop(pre, "pre").n
+        n_pre = self._sources[pre].n if pre in self._sources else self._pop(pre, "pre").n
         n_post = self._pop(post, "post").n
         kernel = as_kernel(kernel)
+        if isinstance(kernel, PeriodicLowpass) and isinstance(self._sources.get(pre), PoissonSource):
+            raise ValidationError("kernel", kernel, "a causal kernel for a Poisson source (its spikes are "
+                                  "drawn during the run; a periodic lowpass needs them before)")
         if sp.issparse(weights):
             Wc = sp.csr_matrix(weights, dtype=np.float64)
             if Wc.shape != (n_post, n_pre):
@@ -208,7 +356,7 @@ class Network:
     # ------------------------------------------------------------ stages
     def _stages(self) -> list[list[str]]:
         """Groups of populations simulated together, in an order that respects lowpass projections."""
-        names = list(self._pops)
+        names = list(self._order)
         parent = {n: n for n in names}
 
         def find(a: str) -> str:
@@ -303,10 +451,16 @@ class Network:
             rec = as_float_array("record_times", record_times).ravel()
             if rec.size and (np.any(np.diff(rec) < 0) or rec[0] < 0):
                 raise ValidationError("record_times", rec, "sorted, non-negative times")
-        if not self._pops:
-            raise ValidationError("network", "empty", "at least one population")
+        if not self._pops and not self._sources:
+            raise ValidationError("network", "empty", "at least one population or source")
         result = RunResult({})
         result.record_times = rec
+        for name, src in self._sources.items():
+            if isinstance(src, SpikeSource):
+                # the given spikes of the run's window (available to every stage, lowpass ones too)
+                st = src.spikes
+                keep = st.times <= t_end
+                result[name] = SpikeTrains(st.times[keep], st.indices[keep], st.n_neurons, 0.0, t_end, sort=False)
         stats_total: dict[str, int] = {}
         for stage in self._stages():
             spikes, traces, stats = self._run_stage(stage, t_end, inputs, result, max_spikes, rec)
@@ -315,7 +469,7 @@ class Network:
             for k, v in stats.items():
                 stats_total[k] = stats_total.get(k, 0) + int(v)
         result.stats = stats_total
-        return _ordered(result, list(self._pops))
+        return _ordered(result, [n for n in self._order if n in result])
 
     def _drive(self, name: str, inputs: Mapping[str, AnalogBank], done: Mapping[str, SpikeTrains]
                ) -> list[AnalogBank]:
@@ -352,26 +506,89 @@ class Network:
         total = 0
         for name in stage:
             offsets[name] = total
-            total += self._pops[name].n
+            total += self._size(name)
         lows = []
         for name in stage:
-            lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done), t_end))
+            if name in self._pops:
+                lows.append(lower_neurons(self._pops[name], self._drive(name, inputs, done), t_end))
+            else:
+                # a source's neurons: no drive, never cross; the engine only sends their spikes
+                lows.append(lower_neurons(Neurons(self._size(name)), None, t_end))
         low = concat_lowered(lows)
         proj = self._lower_projections(stage, offsets, total)
-        rec_idx = np.arange(total, dtype=np.intp) if rec.size else None
+        sources = self._lower_sources(stage, offsets, done)
+        rec_idx = (np.concatenate([np.arange(offsets[n], offsets[n] + self._size(n)) for n in stage
+                                   if n in self._pops]).astype(np.intp) if rec.size else None)
         times, idx, traces, stats = simulate_lowered(low, t_end, max_spikes, projections=proj,
                                                      record_times=rec if rec.size else None,
-                                                     record_neurons=rec_idx)
+                                                     record_neurons=rec_idx, sources=sources)
         spikes = {}
         tr = {}
+        col = 0
         for name in stage:
             a = offsets[name]
-            b = a + self._pops[name].n
+            b = a + self._size(name)
+            src = self._sources.get(name)
+            if isinstance(src, SpikeSource) or (isinstance(src, PoissonSource) and not src.record):
+                continue
             keep = (idx >= a) & (idx < b)
             spikes[name] = SpikeTrains(times[keep], idx[keep] - a, b - a, 0.0, t_end, sort=False)
-            if rec.size:
-                tr[name] = np.ascontiguousarray(traces[:, a:b])
+            if rec.size and src is None:
+                tr[name] = np.ascontiguousarray(traces[:, col:col + b - a])
+                col += b - a
         return spikes, tr, stats
+
+    def _lower_sources(self, stage: list[str], offsets: dict[str, int],
+                       done: Mapping[str, SpikeTrains]) -> dict[str, np.ndarray]:
+        """The core's arrays of the stage's spike sources: the given spikes in time order (flat
+        indices) and, per Poisson source, its first neuron, size, total rate, cumulative rate shares
+        and seed."""
+        g_t, g_i = [], []
+        pz: dict[str, list] = {k: [] for k in ("first", "n", "total", "cum_off", "record", "seed")}
+        cum: list[np.ndarray] = []
+        n_cum = 0
+        for name in stage:
+            src = self._sources.get(name)
+            if isinstance(src, SpikeSource):
+                st = done[name]
+                g_t.append(st.times)
+                g_i.append(st.indices + offsets[name])
+            elif isinstance(src, PoissonSource):
+                total = float(src.rates.sum())
+                if not total > 0:
+                    continue                      # no events
+                pz["first"].append(offsets[name])
+                pz["n"].append(src.n)
+                pz["total"].append(total)
+                pz["record"].append(src.record)
+                if np.all(src.rates == src.rates[0]):
+                    pz["cum_off"].append(-1)
+                else:
+                    c = np.cumsum(src.rates) / total
+                    c[int(np.flatnonzero(src.rates)[-1]):] = 1.0    # u < 1 never picks a zero rate
+                    pz["cum_off"].append(n_cum)
+                    cum.append(c)
+                    n_cum += c.size
+                state = np.random.SeedSequence(src.seed).generate_state(4, np.uint64)
+                if not np.any(state):
+                    state[0] = 1                  # xoshiro's one forbidden state
+                pz["seed"].append(state)
+        out: dict[str, np.ndarray] = {}
+        if g_t:
+            t = np.concatenate(g_t)
+            i = np.concatenate(g_i).astype(np.intp)
+            order = np.lexsort((i, t))
+            out["g_t"] = np.ascontiguousarray(t[order], dtype=np.float64)
+            out["g_i"] = np.ascontiguousarray(i[order])
+        if pz["first"]:
+            out["pz_first"] = np.asarray(pz["first"], dtype=np.intp)
+            out["pz_n"] = np.asarray(pz["n"], dtype=np.intp)
+            out["pz_total"] = np.asarray(pz["total"], dtype=np.float64)
+            out["pz_cum_off"] = np.asarray(pz["cum_off"], dtype=np.intp)
+            out["pz_cum"] = np.ascontiguousarray(np.concatenate(cum) if cum else np.zeros(0))
+            out["pz_record"] = np.asarray(pz["record"], dtype=np.uint8)
+            out["pz_seed"] = np.ascontiguousarray(np.vstack(pz["seed"]), dtype=np.uint64)
+        return out
 
     def _lower_projections(self, stage: list[str], offsets: dict[str, int], total: int) -> dict[str, np.ndarray]:
         """Flat arrays of the core's projections: one per (projection, distinct delay), as CSR over a

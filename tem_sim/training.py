@@ -710,6 +710,9 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     if not (row_weights is None or (isinstance(row_weights, str) and row_weights == "jitter")
             or callable(row_weights)):
         raise ValidationError("row_weights", row_weights, "None, 'jitter' or a callable f(j, rows)")
+    if isinstance(row_weights, str) and not neurons.is_tem:
+        raise ValidationError("row_weights", row_weights, "None or a callable for neurons with a reset value "
+                              "or a refractory period ('jitter' assumes consecutive spike intervals)")
     if isinstance(row_weights, str) and np.any(neurons.is_leaky):
         raise ValidationError("row_weights", row_weights, "None or a callable for leaky neurons "
                               "('jitter' re-anchors the equations at t = 0, which needs perfect integrators)")
@@ -729,7 +732,8 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                 warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol)
     spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
     banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter") else []
-    if banks and all(b is not None for b in banks):
+    if banks and all(b is not None for b in banks) and neurons.is_tem:
+        # (the vectorised analog rows assume the TEM's conventions; other neurons take layer_rows)
         meta, Pt = _real_bases(banks)
         par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
         tasks = [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],

@@ -44,20 +44,25 @@ def leaky_v(coef_row, period, bias, kappa, tau, t0, v_at_t0, t):
     return v_at_t0 * decay + conv.real / kappa
 
 
-def trajectory(coef_row, period, bias, kappa, delta, v0, tau, spikes, t_end, n_per_unit=2000):
+def trajectory(coef_row, period, bias, kappa, delta, v0, tau, spikes, t_end, n_per_unit=2000,
+               v_reset=None, t_ref=0.0):
     """Dense samples of v(t) on every inter-spike interval, before each reset.
 
-    Returns a list of (t_grid, v_grid) pieces: (0, t_1], (t_1, t_2], ..., (t_last, t_end].
+    Returns a list of (t_grid, v_grid) pieces: (0, t_1], (t_1 + t_ref, t_2], ..., (t_last + t_ref,
+    t_end]; after a spike ``v`` restarts from ``v_reset`` (default ``-delta``) once the refractory
+    period ``t_ref`` is over.
     """
     edges = np.concatenate([[0.0], np.asarray(spikes, dtype=float), [t_end]])
     pieces = []
     for k in range(edges.size - 1):
         a, b = edges[k], edges[k + 1]
+        if k > 0:
+            a = a + t_ref
         if b <= a:
             continue
         n = max(8, int(np.ceil((b - a) * n_per_unit)))
         tg = np.linspace(a, b, n + 1)[1:]
-        v_start = v0 if k == 0 else -delta
+        v_start = v0 if k == 0 else (-delta if v_reset is None else v_reset)
         if np.isinf(tau):
             vg = perfect_v(coef_row, period, bias, kappa, a, v_start, tg)
         else:
