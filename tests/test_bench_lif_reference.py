@@ -78,3 +78,19 @@ def test_agrees_with_a_fine_step_simulation(seed):
     # a spike of the stepped run lies at the end of the step holding the exact time (refractory
     # periods shift it by at most a step per spike)
     assert np.max(np.abs(stepped - exact)) <= dt * (1 + exact.size) + 1e-9
+
+
+@pytest.mark.parametrize("kind", ["b4", "brunel"])
+def test_tem_sim_gives_the_exact_times_of_the_canonical_feedforward_layers(kind):
+    """bench_canonical's accuracy layers (given spike trains into LIF neurons) in tem_sim: the exact times."""
+    import bench_canonical as bc
+    from common import spike_time_errors
+    net = bc.feedforward(kind)
+    if kind == "brunel":                      # the first 100 ms keep the test short
+        keep = net["src_times"] < 100.0
+        net = dict(net, src_times=net["src_times"][keep], src_ids=net["src_ids"][keep], t_end_ms=100.0)
+    ref = bc.reference_spikes(net)
+    st = bc.tem_network(net).run(float(net["t_end_ms"]))["lif"]
+    err, _, miss = spike_time_errors(ref, st.times, st.indices)
+    assert miss == 0 and sum(r.size for r in ref) > 50
+    assert err <= 1e-9
