@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from baselines import chain_reference
-from common import row
+from common import row, spike_time_errors as _errors
 
 HERE = Path(__file__).resolve().parent
 VENV_PY = HERE / ".venv-peers" / "bin" / "python"
@@ -201,22 +201,6 @@ COLD_MEANING = {
 
 def _save(net: dict, path: Path) -> None:
     np.savez(path, **net)
-
-
-def _errors(ref: list[np.ndarray], times: np.ndarray, idx: np.ndarray) -> tuple[float, float, int]:
-    """(max error, median error over matched spikes, total |count difference|)."""
-    order = np.lexsort((times, idx))
-    times, idx = times[order], idx[order]
-    bounds = np.searchsorted(idx, np.arange(len(ref) + 1))
-    errs, miss = [], 0
-    for j, r in enumerate(ref):
-        s = times[bounds[j]:bounds[j + 1]]
-        miss += abs(s.size - r.size)
-        m = min(s.size, r.size)
-        if m:
-            errs.append(np.abs(s[:m] - r[:m]))
-    e = np.concatenate(errs) if errs else np.zeros(0)
-    return (float(e.max()) if e.size else math.nan, float(np.median(e)) if e.size else math.nan, miss)
 
 
 def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:

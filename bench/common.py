@@ -1,9 +1,12 @@
 """Helpers shared by the bench modules: timing and the row format the runner prints."""
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from typing import Any, Callable
+
+import numpy as np
 
 ROW_KEYS = ("benchmark", "unit", "tem_sim", "baseline_name", "baseline", "ratio", "notes")
 
@@ -23,3 +26,23 @@ def median_time(fn: Callable[[], Any], repeats: int, min_total: float = 0.0) -> 
         fn()
         walls.append(time.perf_counter() - t0)
     return statistics.median(walls), walls
+
+
+def spike_time_errors(ref: list[np.ndarray], times: np.ndarray, idx: np.ndarray) -> tuple[float, float, int]:
+    """(max error, median error, total |count difference|) of spikes against reference trains.
+
+    The k-th spike of neuron ``j`` is compared with the k-th reference spike of ``j``.
+    """
+    times, idx = np.asarray(times, dtype=float), np.asarray(idx, dtype=np.int64)
+    order = np.lexsort((times, idx))
+    times, idx = times[order], idx[order]
+    bounds = np.searchsorted(idx, np.arange(len(ref) + 1))
+    errs, miss = [], 0
+    for j, r in enumerate(ref):
+        s = times[bounds[j]:bounds[j + 1]]
+        miss += abs(s.size - r.size)
+        m = min(s.size, r.size)
+        if m:
+            errs.append(np.abs(s[:m] - r[:m]))
+    e = np.concatenate(errs) if errs else np.zeros(0)
+    return (float(e.max()) if e.size else math.nan, float(np.median(e)) if e.size else math.nan, miss)
