@@ -8,7 +8,7 @@ networks by recovering the hidden spikes from the output spikes
 (finite-rate-of-innovation methods), and decodes signals from spikes.
 """
 from .connectivity import NetworkFit, fit_network
-from .constraints import SpikeInput
+from .constraints import CombinedInputs, SpikeInput
 from .decoding import BandlimitedDecodeResult, DecodeResult, decode, decode_bandlimited, decode_drive
 from .engine import encode
 from .exceptions import (IdentifiabilityWarning, SimulationLimitError, SolverError, TemSimError,
@@ -33,7 +33,7 @@ __all__ = [
     # simulation
     "encode", "Network", "RunResult",
     # data types
-    "FourierSignals", "SincSignals", "PiecewisePolynomials", "Neurons", "SpikeTrains", "SpikeInput",
+    "FourierSignals", "SincSignals", "PiecewisePolynomials", "Neurons", "SpikeTrains", "SpikeInput", "CombinedInputs",
     "Delta", "Exponential", "PeriodicLowpass",
     # training and decoding
     "fit_layer", "FitResult", "fit_network", "NetworkFit", "decode", "decode_drive", "DecodeResult",

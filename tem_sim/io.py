@@ -503,8 +503,13 @@ def load_fit(path: PathOrFile) -> FitResult:
     W = as_float_array("weights", get(data, "weights", "the weights, shape (n_out, n_in)"), ndim=2)
     n = W.shape[0]
     cols = {}
+    # keys added after version 1's first files (issue 13): absent in older files, read as unknown
+    late = {"noise": np.full(n, np.nan), "weighting": np.full(n, "unknown")}
     for key in FIT_INFO_KEYS:
-        col = get(data, key, f"one value per neuron, shape ({n},)")
+        if key in late and key not in data:
+            col = late[key]
+        else:
+            col = get(data, key, f"one value per neuron, shape ({n},)")
         if col.shape != (n,) or col.dtype.kind not in "biufU":
             raise ValidationError(key, f"array of shape {col.shape} and dtype {col.dtype}",
                                   f"one number, boolean or string per neuron, shape ({n},)")

@@ -447,3 +447,17 @@ def test_initial_values_below_threshold_with_a_reset_value():
         ts.Neurons(1, v0=-2.0)
     with pytest.raises(ValueError, match=r"Neurons.v0\[0\].*below delta"):
         ts.Neurons(1, reset=-1.0, v0=1.0)
+
+
+def test_fit_files_from_before_the_noise_keys_still_load(tmp_path):
+    x = ts.FourierSignals.random_paper(3, 4, 5.0, seed=0)
+    nrn = ts.Neurons(1, bias=1.0)
+    fit = ts.fit_layer([(x, ts.encode(x, [[0.3, 0.2, 0.1]], nrn, 20.0))], nrn)
+    ts.save_fit(tmp_path / "f.npz", fit)
+    old = dict(np.load(tmp_path / "f.npz"))
+    for k in ("noise", "weighting"):
+        old.pop(k)
+    np.savez(tmp_path / "old.npz", **old)
+    back = ts.load_fit(tmp_path / "old.npz")
+    assert np.array_equal(back.weights, fit.weights) and np.isnan(back.info[0]["noise"])
+    assert back.info[0]["weighting"] == "unknown"
