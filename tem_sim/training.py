@@ -905,6 +905,97 @@ def _run(executor: Executor | None, tasks: list) -> list:
         raise
 
 
+def _check_mask(mask: Any, n_out: int, n_in: int) -> np.ndarray | None:
+    """fit_layer's ``mask`` as an ``(n_out, n_in)`` boolean array, or None when nothing is masked."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype != bool or m.shape not in ((n_in,), (n_out, n_in)):
+        raise ValidationError("mask", f"array of dtype {m.dtype} and shape {m.shape}",
+                              f"booleans of shape ({n_in},) or ({n_out}, {n_in})")
+    return None if m.all() else np.broadcast_to(m, (n_out, n_in))
+
+
+def _resolve_row_weights(row_weights: Any, ridge: float, lasso: float, neurons: Neurons) -> Any:
+    """Check ``row_weights``; "auto" is the noise-optimal estimator where it applies (TEM conventions,
+    no penalty), plain rows elsewhere."""
+    if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
+            or callable(row_weights)):
+        raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
+    if isinstance(row_weights, str) and row_weights == "auto" and (ridge > 0 or lasso > 0 or not neurons.is_tem):
+        return None
+    if isinstance(row_weights, str) and not neurons.is_tem:
+        raise ValidationError("row_weights", row_weights, "None or a callable for neurons with a reset value "
+                              "or a refractory period ('jitter' assumes consecutive spike intervals)")
+    return row_weights
+
+
+def _layer_tasks(ex: list, neurons: Neurons, opts: dict, chunk_size: int, lo: np.ndarray, hi: np.ndarray,
+                 mask: np.ndarray | None) -> list:
+    """One task per chunk of neurons: the vectorised analog rows where they apply (least squares,
+    Fourier inputs, TEM conventions, no mask), else the rows of layer_rows."""
+    n_out = neurons.n
+    spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
+    row_weights = opts["row_weights"]
+    fast = (opts["method"] == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None
+            and not (row_weights == "jitter" and np.any(neurons.is_leaky)) and neurons.is_tem)
+    banks = [_as_fourier(inp) for inp, _ in ex] if fast else []
+    if banks and all(b is not None for b in banks):
+        meta, Pt = _real_bases(banks)
+        par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
+        return [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],
+                 tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
+    return [(_fit_chunk, _sub_examples(ex, a, b), neurons.subset(slice(a, b)), np.arange(a, b),
+             dict(opts, lo=lo[a:b], hi=hi[a:b], mask=None if mask is None else mask[a:b])) for a, b in spans]
+
+
+def _redo_noisy_leaky(pairs: list, ex: list, neurons: Neurons, opts: dict, chunk_size: int,
+                      lo: np.ndarray, hi: np.ndarray, executor: Executor | None) -> None:
+    """Leaky neurons with noisy spikes that the analog path flagged: their GLS from the dense rows
+    (whitened by the Jacobian), in place in ``pairs``."""
+    redo = np.array([k for k, (_, d, _) in enumerate(pairs) if d.pop("_redo", False)], dtype=int)
+    if not redo.size:
+        return
+    sub = [redo[k:k + chunk_size] for k in range(0, redo.size, chunk_size)]
+    again = _run(executor, [(_fit_chunk, _select_examples(ex, idx), neurons.subset(idx), idx,
+                             dict(opts, row_weights="jitter", lo=lo[idx], hi=hi[idx], mask=None))
+                            for idx in sub])
+    for idx, chunk in zip(sub, again):
+        for k, p in zip(idx, chunk):
+            pairs[k] = p
+
+
+def _find_confounded(infos: list, ex: list, neurons: Neurons, n_in: int, rcond: float, warn: bool) -> dict:
+    """fit_bias: the inputs each undetermined neuron's bias cannot be told apart from (warned about)."""
+    confounded: dict = {}
+    for d in infos:
+        if not d["identifiable"]:
+            inputs = _confounded_inputs(ex, neurons, d["neuron"], n_in, rcond)
+            if inputs:
+                confounded[d["neuron"]] = inputs
+    if confounded and warn:
+        desc = "; ".join(f"neuron {j}: inputs {v}" for j, v in list(confounded.items())[:10])
+        warnings.warn(f"fit_bias: the bias of {len(confounded)} of {neurons.n} neurons cannot be told apart from "
+                      f"their inputs ({desc}): a combination of these inputs is (nearly) constant over the "
+                      "neuron's intervals. Give the bias (fit_bias=False) or use inputs that vary.",
+                      IdentifiabilityWarning, stacklevel=3)
+    return confounded
+
+
+def _warn_about(infos: list, n_out: int) -> None:
+    """The warnings of fit_layer: undetermined weights, inaccurate OSQP answers."""
+    bad = [d for d in infos if not d["identifiable"]]
+    if bad:
+        desc = "; ".join(f"neuron {d['neuron']}: {d['n_spikes']} spikes, rank {d['rank']}/{d['n_unknowns']}"
+                         for d in bad[:10])
+        warnings.warn(f"weights not determined by the data for {len(bad)} of {n_out} neurons ({desc}); "
+                      "the answer is the minimum-norm/regularised one. Add examples or duration.",
+                      IdentifiabilityWarning, stacklevel=3)
+    inacc = [d["neuron"] for d in infos if d["status"] != "solved"]
+    if inacc:
+        warnings.warn(f"OSQP returned inaccurate solutions for neurons {inacc}", RuntimeWarning, stacklevel=3)
+
+
 def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: str = "auto",
               ridge: float = 0.0, lasso: float = 0.0, bounds: Any = None, sign: Any = None,
               inequalities: bool = False, n_points: int = 8, margin: float = 0.0,
@@ -1034,12 +1125,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     n_points = as_int("n_points", n_points, minimum=1)
     margin = as_scalar("margin", margin, nonnegative=True)
     lo, hi, boxed = _box(bounds, sign, n_out, n_in)
-    if mask is not None:
-        m = np.asarray(mask)
-        if m.dtype != bool or m.shape not in ((n_in,), (n_out, n_in)):
-            raise ValidationError("mask", f"array of dtype {m.dtype} and shape {m.shape}",
-                                  f"booleans of shape ({n_in},) or ({n_out}, {n_in})")
-        mask = None if m.all() else np.broadcast_to(m, (n_out, n_in))
+    mask = _check_mask(mask, n_out, n_in)
     if fit_bias:
         # the bias is the weight of a constant input: neurons without bias, one more (free) input
         ex = [(_with_constant(inp), st) for inp, st in ex]
@@ -1049,14 +1135,7 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         hi = np.hstack([hi, np.full((n_out, 1), np.inf)])
         if mask is not None:
             mask = np.hstack([mask, np.ones((n_out, 1), dtype=bool)])
-    if not (row_weights is None or (isinstance(row_weights, str) and row_weights in ("jitter", "auto"))
-            or callable(row_weights)):
-        raise ValidationError("row_weights", row_weights, "'auto', None, 'jitter' or a callable f(j, rows)")
-    if isinstance(row_weights, str) and row_weights == "auto" and (ridge > 0 or lasso > 0 or not neurons.is_tem):
-        row_weights = None
-    if isinstance(row_weights, str) and not neurons.is_tem:
-        raise ValidationError("row_weights", row_weights, "None or a callable for neurons with a reset value "
-                              "or a refractory period ('jitter' assumes consecutive spike intervals)")
+    row_weights = _resolve_row_weights(row_weights, ridge, lasso, neurons)
     constrained = boxed or lasso > 0 or bool(inequalities)
     if method == "lstsq" and constrained:
         raise ValidationError("method", method, "'osqp' or 'auto' when bounds, sign, lasso or inequalities are used")
@@ -1072,30 +1151,9 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
                 n_points=n_points, margin=margin, row_weights=row_weights, rcond=rcond,
                 warm_start=bool(warm_start), osqp_settings=osqp_settings, ident_tol=ident_tol,
                 std_errors=bool(std_errors))
-    spans = [(s, min(s + chunk_size, n_out)) for s in range(0, n_out, chunk_size)]
-    banks = [_as_fourier(inp) for inp, _ in ex] if resolved == "lstsq" and row_weights in (None, "jitter", "auto") and mask is None \
-        and not (row_weights == "jitter" and np.any(neurons.is_leaky)) and neurons.is_tem else []
-    # (the vectorised analog rows assume the TEM's conventions; other neurons take layer_rows)
-    if banks and all(b is not None for b in banks):
-        meta, Pt = _real_bases(banks)
-        par = (neurons.kappa, neurons.delta, neurons.bias, neurons.v0, neurons.tau)
-        tasks = [(_fit_chunk_analog, meta, Pt, [_chunk_trains(st, a, b) for _, st in ex],
-                  tuple(np.array(p[a:b]) for p in par), np.arange(a, b), opts) for a, b in spans]
-    else:
-        tasks = [(_fit_chunk, _sub_examples(ex, a, b), neurons.subset(slice(a, b)), np.arange(a, b),
-                  dict(opts, lo=lo[a:b], hi=hi[a:b], mask=None if mask is None else mask[a:b])) for a, b in spans]
-    results = _run(executor, tasks)
-    pairs = [p for chunk in results for p in chunk]
-    redo = np.array([k for k, (_, d, _) in enumerate(pairs) if d.pop("_redo", False)], dtype=int)
-    if redo.size:
-        # leaky neurons with noisy spikes: their GLS from the dense rows (whitened by the Jacobian)
-        sub = [redo[k:k + chunk_size] for k in range(0, redo.size, chunk_size)]
-        again = _run(executor, [(_fit_chunk, _select_examples(ex, idx), neurons.subset(idx), idx,
-                                 dict(opts, row_weights="jitter", lo=lo[idx], hi=hi[idx], mask=None))
-                                for idx in sub])
-        for idx, chunk in zip(sub, again):
-            for k, p in zip(idx, chunk):
-                pairs[k] = p
+    tasks = _layer_tasks(ex, neurons, opts, chunk_size, lo, hi, mask)
+    pairs = [p for chunk in _run(executor, tasks) for p in chunk]
+    _redo_noisy_leaky(pairs, ex, neurons, opts, chunk_size, lo, hi, executor)
     W = np.vstack([w for w, _, _ in pairs]) if pairs else np.zeros((0, n_in))
     infos = [d for _, d, _ in pairs]
     if std_errors and not (ridge > 0 or lasso > 0):
@@ -1106,28 +1164,9 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
     confounded: dict = {}
     if fit_bias:
         W, bias, se, bias_se = W[:, :n_in], W[:, n_in].copy(), se[:, :n_in], se[:, n_in].copy()
-        for d in infos:
-            if not d["identifiable"]:
-                inputs = _confounded_inputs(ex, neurons, d["neuron"], n_in, rcond)
-                if inputs:
-                    confounded[d["neuron"]] = inputs
-        if confounded and warn:
-            desc = "; ".join(f"neuron {j}: inputs {v}" for j, v in list(confounded.items())[:10])
-            warnings.warn(f"fit_bias: the bias of {len(confounded)} of {n_out} neurons cannot be told apart from "
-                          f"their inputs ({desc}): a combination of these inputs is (nearly) constant over the "
-                          "neuron's intervals. Give the bias (fit_bias=False) or use inputs that vary.",
-                          IdentifiabilityWarning, stacklevel=2)
+        confounded = _find_confounded(infos, ex, neurons, n_in, rcond, warn)
     if warn:
-        bad = [d for d in infos if not d["identifiable"]]
-        if bad:
-            desc = "; ".join(f"neuron {d['neuron']}: {d['n_spikes']} spikes, rank {d['rank']}/{d['n_unknowns']}"
-                             for d in bad[:10])
-            warnings.warn(f"weights not determined by the data for {len(bad)} of {n_out} neurons ({desc}); "
-                          "the answer is the minimum-norm/regularised one. Add examples or duration.",
-                          IdentifiabilityWarning, stacklevel=2)
-        inacc = [d["neuron"] for d in infos if d["status"] != "solved"]
-        if inacc:
-            warnings.warn(f"OSQP returned inaccurate solutions for neurons {inacc}", RuntimeWarning, stacklevel=2)
+        _warn_about(infos, n_out)
     return FitResult(weights=W, info=infos, std_errors=se, bias=bias, bias_std_errors=bias_se,
                      confounded=confounded)
 

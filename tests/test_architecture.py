@@ -191,3 +191,26 @@ def test_figures_and_experiments_do_not_import_each_other_both_ways():
     g = import_graph()
     assert not ("tem_sim.reproduce" in _reach(g, "tem_sim.plot") and "tem_sim.plot" in _reach(g, "tem_sim.reproduce"))
     assert "tem_sim.reproduce" not in _reach(g, "tem_sim.plot"), _path(g, "tem_sim.plot", "tem_sim.reproduce")
+
+
+def test_no_function_over_150_lines():
+    # long functions are broken into named steps (issue 15); a numpydoc docstring is documentation,
+    # not a step, so it is not counted (the compiled core's units are checked in test_core_units.py)
+    import ast
+    from pathlib import Path
+    long = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "tem_sim").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                start = node.lineno
+                body = node.body
+                if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
+                        and isinstance(body[0].value.value, str):
+                    doc = body[0].end_lineno - body[0].lineno + 1
+                else:
+                    doc = 0
+                n = node.end_lineno - start + 1 - doc
+                if n > 150:
+                    long.append(f"{path.name}:{node.name} ({n} lines)")
+    assert not long, long
