@@ -238,3 +238,31 @@ def test_pickle_fit_result():
     back = _round(fit)
     assert isinstance(back, ts.FitResult)
     assert np.array_equal(back.weights, fit.weights) and back.report() == fit.report()
+
+
+def test_connectivity_from_an_nwb_recording(tmp_path):
+    """Issue 13: a recurrent population's spikes written to NWB by pynwb (times in seconds), read
+    back through the interop layer and handed to fit_network: the weights come back to 1e-8."""
+    pynwb = require("pynwb")
+    from datetime import datetime, timezone
+    rng = np.random.default_rng(2)
+    n = 12
+    W = rng.normal(0.0, 0.2, (n, n)) * (rng.random((n, n)) < 0.4)
+    np.fill_diagonal(W, 0.0)
+    nrn = ts.Neurons(n, kappa=1.0, delta=0.5, bias=rng.uniform(2.0, 3.0, n))
+    net = ts.Network()
+    net.add_population("p", nrn)
+    net.connect("p", "p", W, delay=0.05)
+    rec = net.run(30.0)["p"]                       # model time in ms
+    nwb = pynwb.NWBFile(session_description="tem_sim", identifier="conn",
+                        session_start_time=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    nwb.units = interop.to_nwb_units(rec, time_scale=1e-3)
+    path = tmp_path / "population.nwb"
+    with pynwb.NWBHDF5IO(str(path), "w") as io:
+        io.write(nwb)
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        spikes = interop.from_nwb_units(io.read().units, time_scale=1e-3)
+    assert spikes.count == rec.count
+    fit = ts.fit_network(spikes, nrn, delay=0.05)
+    assert fit.fit.identifiable.all()
+    np.testing.assert_allclose(fit.recurrent, W, atol=1e-8, rtol=0)
