@@ -501,6 +501,13 @@ def _intervals(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: float, 
     last = nxt_idx >= times.size
     ends = np.full(nxt_idx.size, float(t_end))
     ends[~last] = times[nxt_idx[~last]]
+    return eq, _no_spike_points(starts, vstart, ends, last, kappa, delta, bias, lam, n_points, margin)
+
+
+def _no_spike_points(starts: np.ndarray, vstart: np.ndarray, ends: np.ndarray, last: np.ndarray, kappa: float,
+                     delta: float, bias: float, lam: float, n_points: int, margin: float):
+    """I1 intervals ``(a, b, h)``: ``n_points`` points in each no-spike interval (``starts``, where
+    ``v = vstart``, to ``ends``), interior ones, up to and including ``t_end`` for the ``last``."""
     q_in = np.arange(1, n_points + 1) / (n_points + 1)     # interior points
     q_end = np.arange(1, n_points + 1) / n_points          # up to and including t_end
     q = np.where(last[:, None], q_end[None, :], q_in[None, :])
@@ -511,7 +518,7 @@ def _intervals(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: float, 
     ia, ib, iv = ia[keep], ib[keep], iv[keep]
     ih = ib - ia
     hh = kappa * (delta + margin - iv * np.exp(-lam * ih)) - bias * ih * _phi(np.asarray(lam * ih, dtype=float))
-    return eq, (ia, ib, hh)
+    return ia, ib, hh
 
 
 def _intervals_reset(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: float, delta: float,
@@ -545,18 +552,8 @@ def _intervals_reset(times: np.ndarray, jump: np.ndarray, t_end: float, kappa: f
     ends = np.concatenate([times, [float(t_end)]])
     last = np.arange(n + 1) == n
     sel = s_ok & (ends > s_t)
-    starts, vstart, ends, last = s_t[sel], s_v[sel], ends[sel], last[sel]
-    q_in = np.arange(1, n_points + 1) / (n_points + 1)
-    q_end = np.arange(1, n_points + 1) / n_points
-    q = np.where(last[:, None], q_end[None, :], q_in[None, :])
-    ia = np.repeat(starts, n_points)
-    ib = (starts[:, None] + (ends - starts)[:, None] * q).ravel()
-    iv = np.repeat(vstart, n_points)
-    keep = ib > ia
-    ia, ib, iv = ia[keep], ib[keep], iv[keep]
-    ih = ib - ia
-    hh = kappa * (delta + margin - iv * np.exp(-lam * ih)) - bias * ih * _phi(np.asarray(lam * ih, dtype=float))
-    return eq, (ia, ib, hh)
+    return eq, _no_spike_points(s_t[sel], s_v[sel], ends[sel], last[sel], kappa, delta, bias, lam, n_points,
+                                margin)
 
 
 def layer_rows(examples: Any, neurons: Neurons, *, neuron_indices: Any = None, inequalities: bool = False,

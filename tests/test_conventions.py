@@ -461,3 +461,20 @@ def test_fit_files_from_before_the_noise_keys_still_load(tmp_path):
     back = ts.load_fit(tmp_path / "old.npz")
     assert np.array_equal(back.weights, fit.weights) and np.isnan(back.info[0]["noise"])
     assert back.info[0]["weighting"] == "unknown"
+
+
+@pytest.mark.parametrize("leaky", [False, True])
+def test_no_spike_inequalities_hold_at_the_true_weights_with_reset_value_and_refractory(leaky):
+    # I1 rows of neurons with a reset value and a refractory period: v stays below threshold between
+    # spikes, so the true weights satisfy every inequality, and each equality, to rounding
+    rng = np.random.default_rng(8)
+    W = rng.uniform(0.0, 1.0, (3, 6))
+    nrn = ts.Neurons(3, kappa=1.0, delta=0.5, bias=1.0, tau=3.0 if leaky else np.inf,
+                     reset=[-0.5, -1.2, np.nan], t_ref=[0.1, 0.0, 0.05])
+    x = ts.FourierSignals.random_paper(6, 5, 8.0, seed=9)
+    st = ts.encode(x, W, nrn, 16.0)
+    rows = ts.constraints.layer_rows([(x, st)], nrn, inequalities=True, n_points=16)
+    for j, r in enumerate(rows):
+        assert r.G.shape[0] > 100 and r.A.shape[0] > 5
+        assert np.all(r.G @ W[j] <= r.h + 1e-9)
+        np.testing.assert_allclose(r.A @ W[j], r.r, atol=1e-9)
