@@ -45,11 +45,8 @@ ms over spikes paired in order, and the count differences.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -58,11 +55,8 @@ from pathlib import Path
 import numpy as np
 
 from baselines import lif_reference
-from common import row, spike_time_errors
+from common import peer_problem, row, run_peer, spike_time_errors
 
-HERE = Path(__file__).resolve().parent
-VENV_PY = HERE / ".venv-peers" / "bin" / "python"
-PEERS_DIR = HERE / "peers"
 SEED = 2007
 
 PEER_CONFIGS = [
@@ -293,34 +287,6 @@ def tem_run(net: dict, repeats: int, seed: int = SEED, cold_run: bool = True) ->
 
 
 # ----------------------------------------------------------------- peers
-def _peer_problem() -> str | None:
-    if not VENV_PY.exists():
-        return f"peers venv missing: run `bash bench/peers/setup_peers.sh` (expected {VENV_PY})"
-    return None
-
-
-def run_peer(script: str, args: list[str], timeout: float) -> tuple[dict | None, str]:
-    """Run a peer script in the peers' venv; (parsed JSON or None, why not)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONWARNINGS="ignore")
-    env.pop("PYTHONPATH", None)
-    cmd = [str(VENV_PY), str(PEERS_DIR / script)] + args
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                           cwd=tempfile.gettempdir())
-    except subprocess.TimeoutExpired:
-        return None, f"{script} {' '.join(args)}: timed out after {timeout:.0f} s"
-    for line in reversed(p.stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line), ""
-            except json.JSONDecodeError:
-                break
-    tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
-    return None, f"{script} exited {p.returncode}: {' | '.join(tail)}"
-
-
 def _fmt_stats(a: dict, ext: float, wall: float) -> str:
     return (f"rate {a['rate_hz']:.2f} Hz (E {a['rate_exc_hz']:.2f}, I {a['rate_inh_hz']:.2f}), CV {a['cv_isi']:.3f}, "
             f"{a['spikes']} spikes; events/s recurrent {a['recurrent_events'] / wall:.3g}, "
@@ -344,7 +310,7 @@ def _network_rows(label: str, net: dict, quick: bool, peers: bool, work: Path, r
     bench = f"{label}: synaptic events/s"
     results = []
     if peers:
-        problem = _peer_problem()
+        problem = peer_problem()
         npz = work / "net.npz"
         save_network(net, npz)
         for name, script, extra in PEER_CONFIGS:
@@ -421,7 +387,7 @@ def _accuracy_rows(peers: bool, work: Path) -> list[dict]:
         if not peers:
             rows.append(row(label, "ms", tem_err, None, None, None, base + "; peers not run (add --peers)"))
             continue
-        problem = _peer_problem()
+        problem = peer_problem()
         npz = work / f"ff_{kind}.npz"
         save_network(net, npz)
         for name, script, extra in PEER_CONFIGS:

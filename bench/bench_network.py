@@ -34,11 +34,8 @@ error against the exact times, in model units.
 """
 from __future__ import annotations
 
-import json
 import math
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -47,11 +44,8 @@ from pathlib import Path
 import numpy as np
 
 from baselines import chain_reference
-from common import row, spike_time_errors as _errors
+from common import HERE, peer_problem, row, run_peer, spike_time_errors as _errors
 
-HERE = Path(__file__).resolve().parent
-VENV_PY = HERE / ".venv-peers" / "bin" / "python"
-PEERS_DIR = HERE / "peers"
 
 # ---- the recurrent network
 N, K, F_EXC, J, G_INH = 10_000, 100, 0.8, 0.1, 5.0
@@ -155,34 +149,6 @@ def _tem_available() -> str | None:
 
 
 # ---- peers
-def _peer_problem() -> str | None:
-    if not VENV_PY.exists():
-        return f"peers venv missing: run `bash bench/peers/setup_peers.sh` (expected {VENV_PY})"
-    return None
-
-
-def _run_peer(script: str, args: list[str], timeout: float) -> tuple[dict | None, str]:
-    """Run a peer script in the venv; (parsed JSON or None, reason if None)."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               PYTHONWARNINGS="ignore")
-    env.pop("PYTHONPATH", None)
-    cmd = [str(VENV_PY), str(PEERS_DIR / script)] + args
-    try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                           cwd=tempfile.gettempdir())
-    except subprocess.TimeoutExpired:
-        return None, f"{script} {' '.join(args[2:])}: timed out after {timeout:.0f} s"
-    for line in reversed(p.stdout.splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line), ""
-            except json.JSONDecodeError:
-                break
-    tail = (p.stderr or p.stdout).strip().splitlines()[-3:]
-    return None, f"{script} exited {p.returncode}: {' | '.join(tail)}"
-
-
 PEER_CONFIGS = [
     ("brian2-cython", "brian2_net.py", ["--mode", "cython"]),
     ("brian2-standalone", "brian2_net.py", ["--mode", "standalone"]),
@@ -247,7 +213,7 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
         rows.append(row(f"{label}: synaptic events/s", "events/s", tem_rate, None, None, None,
                         tem_note + f"; peers not run (add --peers); graph generation {t_graph:.2f} s"))
         return rows
-    problem = _peer_problem()
+    problem = peer_problem()
     npz = workdir / "recurrent.npz"
     _save(net, npz)
     reps = "1" if quick else "3"
@@ -256,7 +222,7 @@ def _speed_rows(quick: bool, peers: bool, workdir: Path) -> list[dict]:
         if problem:
             res, why = None, problem
         else:
-            res, why = _run_peer(script, ["--net", str(npz), "--repeats", reps] + extra, timeout=900)
+            res, why = run_peer(script, ["--net", str(npz), "--repeats", reps] + extra, timeout=900)
             if reason is None:   # tem_sim again right after each peer: both see the same machine load
                 tem_walls.extend(_fresh_walls(net, t_end, 1 if quick else 2))
         results.append((name, res, why))
@@ -318,7 +284,7 @@ def _accuracy_rows(peers: bool, workdir: Path) -> list[dict]:
         if not peers:
             rows.append(row(label, "time", tem_err, None, None, None, base + "; peers not run (add --peers)"))
             continue
-        problem = _peer_problem()
+        problem = peer_problem()
         npz = workdir / f"ff_{int(mixed)}.npz"
         _save(net, npz)
         for name, script, extra in PEER_CONFIGS:
@@ -328,7 +294,7 @@ def _accuracy_rows(peers: bool, workdir: Path) -> list[dict]:
             if problem:
                 res, why = None, problem
             else:
-                res, why = _run_peer(script, ["--net", str(npz), "--repeats", "1", "--record", str(rec)] + extra,
+                res, why = run_peer(script, ["--net", str(npz), "--repeats", "1", "--record", str(rec)] + extra,
                                      timeout=300)
             if res is None:
                 rows.append(row(label, "time", tem_err, name, None, None, f"{name} SKIPPED: {why}. {base}"))
