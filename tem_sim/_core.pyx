@@ -31,6 +31,7 @@ into this module (each cimports only the units above it)::
 
     _core_types.pxd   the state (struct Net and its records), enums, constants
     _heap.pxd         the indexed binary min-heap of event sources
+    _random.pxd       xoshiro256** and the ziggurat exponential (Poisson sources)
     _special.pxd      E1, the sine integral (_si_tables.h), leaky sinc integral, phi_k
     _drives.pxd       Fourier, sinc and piecewise drives, eval_state, the crossing search
     _events.pxd       FIFOs, firing and resets, fast neurons, Poisson sources,
@@ -46,10 +47,13 @@ import numpy as np
 
 from tem_sim._core_types cimport *
 from tem_sim._heap cimport heap_update
+from tem_sim._random cimport tem_zig_init
 from tem_sim._special cimport sine_integral, leaky_sinc_integral
 from tem_sim._drives cimport _analog, schedule
 from tem_sim._events cimport preload, poisson_next
 from tem_sim._loop cimport run_events
+
+tem_zig_init()      # the ziggurat's tables (constants from here on)
 
 # testing switch (see _use_sliced)
 cdef bint USE_SLICED = True
@@ -75,17 +79,15 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
              const double[::1] rec_t, const Py_ssize_t[::1] rec_idx,
              const double[::1] vreset, const unsigned char[::1] rmode, const double[::1] tref,
              const double[::1] g_t, const Py_ssize_t[::1] g_i,
-             const Py_ssize_t[::1] pz_first, const Py_ssize_t[::1] pz_n, const double[::1] pz_total,
-             const Py_ssize_t[::1] pz_cum_off, const double[::1] pz_cum,
+             const Py_ssize_t[::1] pz_idx, const double[::1] pz_rate,
              const unsigned char[::1] pz_record, const unsigned long long[:, ::1] pz_seed):
     """Run the event loop. Arguments are trusted (validated by the callers).
 
     ``vreset``, ``rmode``, ``tref``: per neuron, ``v`` after a crossing, the reset mode (0: subtract
     2 delta, 1: set to ``vreset``) and the refractory period. ``g_t``, ``g_i``: the given spikes of
     spike sources, sorted by time (neurons of the flat index space with no drive). ``pz_*``: per
-    Poisson source population, its first neuron and size, total rate, offset of its cumulative
-    rate shares in ``pz_cum`` (-1: equal rates), whether its spikes are recorded, and the
-    xoshiro256** seed (4 words, not all zero).
+    Poisson neuron (of positive rate), its flat index, rate, whether its spikes are recorded, and
+    the seed of its xoshiro256** stream (4 words, not all zero).
 
     Returns
     -------
@@ -108,12 +110,12 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         raise ValueError("tem_sim: more than 2**31 - 1 neurons and projections")
     omega, rtau, exp_rtau = _rate_tables(period, tau, exp_tau)
     const_drive, sn_cs, sn_sn = _drive_tables(nharm, sn_K, sn_so, sn_w, sn_s, pp_L)
-    pz_of, pz_state = _source_tables(N, pz_first, pz_seed)
+    pz_of, pz_state = _source_tables(N, pz_idx, pz_seed)
     _wire_neurons(&net, kappa, delta, c0, tau, period, omega, rtau, vreset, rmode, tref)
     _wire_fourier(&net, nharm, a_re, a_im, p_re, p_im, ub, ubd, pb, pbd, const_drive)
     _wire_sinc(&net, sn_K, sn_so, sn_co, sn_w, sn_s, sn_a, sn_cs, sn_sn)
     _wire_piecewise(&net, pp_L, pp_bo, pp_co, pp_b, pp_c, pp_G, pp_du, pp_we, pp_cur)
-    _wire_sources(&net, g_t, g_i, pz_first, pz_n, pz_total, pz_cum_off, pz_cum, pz_record, pz_of, pz_state)
+    _wire_sources(&net, g_t, g_i, pz_idx, pz_rate, pz_record, pz_of, pz_state)
     _wire_projections(&net, exp_tau.shape[0], exp_rtau, delay, kind, chan, pre_start, indptr_off, indptr,
                       targets, weights, out_ptr, out_proj)
     net.t_end = t_end
@@ -123,7 +125,7 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
         if not allocated:
             raise MemoryError("tem_sim: cannot allocate the simulation state")
         with nogil:
-            _initial_state(&net, &v0[0] if v0.shape[0] > 0 else &ZERO_D, pz_first.shape[0])
+            _initial_state(&net, &v0[0] if v0.shape[0] > 0 else &ZERO_D)
             rc = run_events(&net, USE_SLICED,
                             &rec_t[0] if rec_t.shape[0] > 0 else &ZERO_D, rec_t.shape[0],
                             &rec_idx[0] if rec_idx.shape[0] > 0 else &ZERO_I, rec_idx.shape[0],
@@ -169,14 +171,15 @@ cdef tuple _drive_tables(const Py_ssize_t[::1] nharm, const Py_ssize_t[::1] sn_K
     return const_drive, sn_cs, sn_sn
 
 
-cdef tuple _source_tables(Py_ssize_t N, const Py_ssize_t[::1] pz_first, const unsigned long long[:, ::1] pz_seed):
-    """The Poisson source population each neuron drives (-1: none) and the generators' states."""
-    cdef Py_ssize_t Q = pz_first.shape[0]
+cdef tuple _source_tables(Py_ssize_t N, const Py_ssize_t[::1] pz_idx, const unsigned long long[:, ::1] pz_seed):
+    """Each neuron's index among the Poisson neurons (-1: none) and their generators' states (a
+    copy: the run moves them on)."""
+    cdef Py_ssize_t Q = pz_idx.shape[0]
     cdef Py_ssize_t q
     cdef Py_ssize_t[::1] pz_of = np.full(max(N, 1), -1, dtype=np.intp)
     cdef unsigned long long[:, ::1] pz_state = np.array(pz_seed, dtype=np.uint64) if Q else np.ones((1, 4), dtype=np.uint64)
     for q in range(Q):
-        pz_of[pz_first[q]] = q
+        pz_of[pz_idx[q]] = q
     return pz_of, pz_state
 
 
@@ -251,18 +254,15 @@ cdef void _wire_piecewise(Net* net, const Py_ssize_t[::1] pp_L, const Py_ssize_t
 
 
 cdef void _wire_sources(Net* net, const double[::1] g_t, const Py_ssize_t[::1] g_i,
-                        const Py_ssize_t[::1] pz_first, const Py_ssize_t[::1] pz_n, const double[::1] pz_total,
-                        const Py_ssize_t[::1] pz_cum_off, const double[::1] pz_cum,
+                        const Py_ssize_t[::1] pz_idx, const double[::1] pz_rate,
                         const unsigned char[::1] pz_record, Py_ssize_t[::1] pz_of,
                         unsigned long long[:, ::1] pz_state):
-    """Point the state at the spike sources: given spikes and Poisson populations."""
-    cdef Py_ssize_t Q = pz_first.shape[0]
+    """Point the state at the spike sources: given spikes and Poisson neurons."""
+    cdef Py_ssize_t Q = pz_idx.shape[0]
+    net.n_pz = Q
     net.pz_of = &pz_of[0]
-    net.pz_first = &pz_first[0] if Q > 0 else &ZERO_I
-    net.pz_n = &pz_n[0] if Q > 0 else &ZERO_I
-    net.pz_total = &pz_total[0] if Q > 0 else &ZERO_D
-    net.pz_cum_off = &pz_cum_off[0] if Q > 0 else &ZERO_I
-    net.pz_cum = &pz_cum[0] if pz_cum.shape[0] > 0 else &ZERO_D
+    net.pz_idx = &pz_idx[0] if Q > 0 else &ZERO_I
+    net.pz_rate = &pz_rate[0] if Q > 0 else &ZERO_D
     net.pz_record = &pz_record[0] if Q > 0 else <const unsigned char*> &ZERO_K
     net.pz_state = &pz_state[0, 0]
     net.g_t = &g_t[0] if g_t.shape[0] > 0 else &ZERO_D
@@ -289,6 +289,7 @@ cdef void _wire_projections(Net* net, Py_ssize_t C, const double[::1] exp_rtau, 
     net.indptr_off = &indptr_off[0] if P > 0 else &ZERO_I
     net.indptr = &indptr[0] if indptr.shape[0] > 0 else &ZERO_I
     net.targets = &targets[0] if targets.shape[0] > 0 else &ZERO_I
+    net.n_targets = targets.shape[0]
     net.weights = &weights[0] if weights.shape[0] > 0 else &ZERO_D
     net.out_ptr = &out_ptr[0]
     net.out_proj = &out_proj[0] if out_proj.shape[0] > 0 else &ZERO_I
@@ -352,7 +353,7 @@ cdef bint _allocate(Net* net, Py_ssize_t n_rows) noexcept nogil:
                 or net.out_t == NULL or net.out_i == NULL)
 
 
-cdef int _initial_state(Net* net, const double* v0, Py_ssize_t Q) except -1 nogil:
+cdef int _initial_state(Net* net, const double* v0) except -1 nogil:
     """The state at time 0: every neuron's integrator at v0 with no synaptic current, its first
     crossing searched; the fast neurons' state moved into their heap records; the first events of
     the Poisson sources drawn; the given spikes of spike sources in flight."""
@@ -391,9 +392,9 @@ cdef int _initial_state(Net* net, const double* v0, Py_ssize_t Q) except -1 nogi
         net.hot[P + j].delta = net.delta[j]
         net.hot[P + j].tau = net.tau[j]
         net.hot[P + j].ev = net.ev_kind[j]
-    for q in range(Q):
-        net.hot[P + net.pz_first[q]].fast = F_POISSON
-        heap_update(net, P + net.pz_first[q], poisson_next(net, q, 0.0))
+    for q in range(net.n_pz):
+        net.hot[P + net.pz_idx[q]].fast = F_POISSON
+        heap_update(net, P + net.pz_idx[q], poisson_next(net, q, 0.0))
     preload(net)
     return 0
 

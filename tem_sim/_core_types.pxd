@@ -70,7 +70,7 @@ cdef enum:
     F_GENERAL = 0             # general path: SoA state, eval_state
     F_PERFECT = 1             # perfect integrator, constant drive, delta synapses only: state in Hot
     F_LEAKY = 2               # the same with a leak
-    F_POISSON = 3             # the driver of a Poisson source population (its next event)
+    F_POISSON = 3             # a Poisson neuron (its key: its next event)
 
 # reset modes
 cdef enum:
@@ -194,16 +194,14 @@ cdef struct Net:
     Py_ssize_t* flist         # those of them that fire, sorted by index before they do
     bint acc_open             # a delivery at this instant announced more arrivals at it
     Py_ssize_t n_summed       # deliveries through deliver_summed (statistics)
-    # Poisson sources: one heap item (the population's first neuron) per population; a merged
-    # Poisson process of the total rate whose events go to a neuron drawn by its share of the rate
-    Py_ssize_t* pz_of         # N: index of the source population a driver runs (-1: none)
-    const Py_ssize_t* pz_first
-    const Py_ssize_t* pz_n
-    const double* pz_total
-    const Py_ssize_t* pz_cum_off   # offset of the population's cumulative rates in pz_cum (-1: uniform)
-    const double* pz_cum
-    const unsigned char* pz_record
-    unsigned long long* pz_state   # 4 words of xoshiro256** per population
+    # Poisson sources: every Poisson neuron is a heap item (F_POISSON) whose key is its next event,
+    # drawn from its own xoshiro256** stream (exponential intervals of its rate)
+    Py_ssize_t n_pz
+    Py_ssize_t* pz_of         # N: the neuron's index among the Poisson neurons (-1: not one)
+    const Py_ssize_t* pz_idx  # n_pz: the Poisson neurons (flat indices)
+    const double* pz_rate     # n_pz: their rates (> 0)
+    const unsigned char* pz_record   # n_pz: their spikes are in the output
+    unsigned long long* pz_state     # n_pz x 4 words of xoshiro256**
     # given spikes (spike sources), sorted by time: in the FIFOs from the start
     const double* g_t
     const Py_ssize_t* g_i
@@ -237,6 +235,7 @@ cdef struct Net:
     const Py_ssize_t* indptr_off
     const Py_ssize_t* indptr
     const Py_ssize_t* targets
+    Py_ssize_t n_targets      # length of targets and weights (all rows)
     const double* weights
     const Py_ssize_t* out_ptr
     const Py_ssize_t* out_proj

@@ -8,7 +8,7 @@ refractory period (fire_while_above, refractory, resched; defer keeps a key
 as a lower bound after an inhibitory arrival); the closed forms of the "fast"
 neurons (perfect or leaky, constant drive, delta synapses) whose state lives in
 their heap record (fast_next, fast_advance, fast_key); Poisson sources
-(xoshiro256**, poisson_next, poisson_event); simultaneous arrivals summed in
+(one stream of xoshiro256** per neuron, poisson_next, poisson_event); simultaneous arrivals summed in
 double-double before one threshold test (dd_add, pend, deliver_summed,
 flush_instant); and deliver, one arrival at all the targets of its row.
 Inline functions, compiled into the module that cimports them.
@@ -20,6 +20,7 @@ from libc.stdlib cimport malloc, realloc, free, qsort
 from tem_sim._core_types cimport *
 from tem_sim._heap cimport heap_update, sift_up, sift_down
 from tem_sim._drives cimport schedule, advance, store_state, _analog
+from tem_sim._random cimport rng_exp
 
 
 # --------------------------------------------------------------------------- output and FIFOs
@@ -223,63 +224,26 @@ cdef inline int fast_fire_while_above(Net* net, Hot* h, Py_ssize_t j, double t) 
 
 
 # --------------------------------------------------------------------------- Poisson sources
-cdef inline unsigned long long _rotl(unsigned long long x, int k) noexcept nogil:
-    return (x << k) | (x >> (64 - k))
-
-
-cdef inline double rng_uniform(unsigned long long* s) noexcept nogil:
-    """xoshiro256** (Blackman and Vigna): a uniform double in [0, 1) with 53 random bits."""
-    cdef unsigned long long r = _rotl(s[1] * 5ULL, 7) * 9ULL
-    cdef unsigned long long t = s[1] << 17
-    s[2] ^= s[0]
-    s[3] ^= s[1]
-    s[1] ^= s[2]
-    s[0] ^= s[3]
-    s[2] ^= t
-    s[3] = _rotl(s[3], 45)
-    return <double> (r >> 11) * (1.0 / 9007199254740992.0)
-
-
-cdef inline double poisson_next(Net* net, Py_ssize_t q, double t) noexcept nogil:
-    """Time of the next event of source population q's merged process after t (INFINITY past t_end):
-    an exponential interval of its total rate, -log(1 - U) / rate with U in [0, 1)."""
-    cdef double x = t - log1p(-rng_uniform(net.pz_state + 4 * q)) / net.pz_total[q]
+cdef inline double poisson_next(Net* net, Py_ssize_t k, double t) noexcept nogil:
+    """Time of Poisson neuron k's next event after t (INFINITY past t_end): an exponential interval
+    of its rate, drawn from its own stream. run_lif() draws the same sequence with the same
+    arithmetic."""
+    cdef double x = t + rng_exp(net.pz_state + 4 * k) / net.pz_rate[k]
     return x if x <= net.t_end else INFINITY
 
 
 cdef inline int poisson_event(Net* net, Py_ssize_t j, double t) except -1 nogil:
-    """The merged process of the source population driven by item j has an event at t: it belongs
-    to a neuron drawn with probability proportional to its rate; send (and record) its spike and
-    draw the next event."""
+    """Poisson neuron j has an event at t: send (and record) its spike and draw its next event."""
     cdef Py_ssize_t q = net.pz_of[j]
-    cdef Py_ssize_t n = net.pz_n[q], lo, hi, mid, i, k, p
-    cdef const double* cum
-    cdef double u = rng_uniform(net.pz_state + 4 * q)
+    cdef Py_ssize_t k, p
     cdef int rc
-    if net.pz_cum_off[q] < 0:
-        i = <Py_ssize_t> (u * n)
-        if i >= n:
-            i = n - 1
-    else:
-        # first neuron whose cumulative share exceeds u (shares normalised to end at 1)
-        cum = net.pz_cum + net.pz_cum_off[q]
-        lo = 0
-        hi = n - 1
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if cum[mid] > u:
-                hi = mid
-            else:
-                lo = mid + 1
-        i = lo
-    i += net.pz_first[q]
     if net.pz_record[q]:
-        rc = push_spike(net, t, i)
+        rc = push_spike(net, t, j)
         if rc != 0:
             return rc
-    for k in range(net.out_ptr[i], net.out_ptr[i + 1]):
+    for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
         p = net.out_proj[k]
-        fifo_push(net, p, t + net.delay[p], i)
+        fifo_push(net, p, t + net.delay[p], j)
     heap_update(net, net.P + j, poisson_next(net, q, t))
     return 0
 

@@ -19,6 +19,7 @@ from tem_sim._drives cimport eval_state, store_state, schedule, schedule_from
 from tem_sim._events cimport (deliver, poisson_event, fire, fast_key, fast_next, refractory,
                               resched)
 from tem_sim._sliced cimport sliceable, sliced_begin, sliced_rewind, run_sliced
+from tem_sim._lif cimport Lif, lif_eligible, lif_begin, lif_free, run_lif
 
 
 cdef inline void record(Net* net, double t, double* row, const Py_ssize_t* rec_idx,
@@ -110,15 +111,29 @@ cdef inline int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, cons
 
 cdef inline int run_events(Net* net, bint use_sliced, const double* rec_t, Py_ssize_t n_rec_t,
                            const Py_ssize_t* rec_idx, Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
-    """Run the simulation from its initial state: run_sliced() when the network allows it (and
-    ``use_sliced``, and no traces are recorded), else, or when it stops with SLICED_RESTART,
-    run_loop()."""
+    """Run the simulation from its initial state: run_lif() or run_sliced() when the network allows
+    it (and ``use_sliced``, and no traces are recorded), else, or when run_sliced() stops with
+    SLICED_RESTART, run_loop()."""
     cdef Hot* hot_save = NULL
     cdef HeapEntry* heap_save = NULL
     cdef void* sh_mem = NULL
     cdef double dmin = INFINITY
     cdef int rc = 0
-    cdef bint sliced = use_sliced and n_rec_t == 0 and sliceable(net, &dmin)
+    cdef bint sliced
+    cdef Lif L
+    if use_sliced and n_rec_t == 0 and lif_eligible(net, &dmin, net.flist):
+        L.h_mem = NULL
+        L.lP = NULL
+        L.ks = NULL
+        L.streams = NULL
+        L.emit = NULL
+        try:
+            lif_begin(net, &L)
+            rc = run_lif(net, &L, dmin)
+        finally:
+            lif_free(&L)
+        return rc
+    sliced = use_sliced and n_rec_t == 0 and sliceable(net, &dmin)
     if sliced:
         sliced_begin(net, &hot_save, &heap_save, &sh_mem)
         try:

@@ -376,7 +376,7 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
                      sources: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """Call the compiled loop with lowered neurons and (optional) lowered projections and spike
     sources (``sources``: ``g_t``, ``g_i``, the given spikes in time order; ``pz_*``, the Poisson
-    source populations, see :func:`tem_sim._core.simulate`)."""
+    neurons, see :func:`tem_sim._core.simulate`)."""
     n = low.kappa.shape[0]
     pr = projections or {}
     so = sources or {}
@@ -395,8 +395,7 @@ def simulate_lowered(low: LoweredNeurons, t_end: float, max_spikes: int, *,
         float(t_end), int(max_spikes), rt, ri,
         low.vreset, low.rmode, low.tref,
         so.get("g_t", _EMPTY_D), so.get("g_i", _EMPTY_I),
-        so.get("pz_first", _EMPTY_I), so.get("pz_n", _EMPTY_I), so.get("pz_total", _EMPTY_D),
-        so.get("pz_cum_off", _EMPTY_I), so.get("pz_cum", _EMPTY_D),
+        so.get("pz_idx", _EMPTY_I), so.get("pz_rate", _EMPTY_D),
         so.get("pz_record", np.zeros(0, dtype=np.uint8)), so.get("pz_seed", np.zeros((0, 4), dtype=np.uint64)))
     raise_for_status(status, max_spikes, float(times[-1]) if times.size else 0.0, t_end)
     return times, idx, traces, stats

@@ -218,11 +218,10 @@ class Network:
         """Add ``n`` independent Poisson spike trains (NEST's ``poisson_generator``, one train per
         target neuron when connected one to one).
 
-        The events are drawn inside the engine at exact times (no clock): the population is one
-        Poisson process of the total rate whose events go to a neuron drawn with probability
-        proportional to its rate (the same law as ``n`` independent processes), from the
-        xoshiro256** generator seeded by ``seed`` through ``numpy.random.SeedSequence``. A run
-        with the same network and seed gives the same spikes.
+        The events are drawn inside the engine at exact times (no clock): each train has its own
+        xoshiro256** stream (its state from ``numpy.random.SeedSequence(seed)``) and draws
+        exponential intervals of its rate (ziggurat method, exact law). A run with the same
+        network and seed gives the same spikes, whichever loop the engine runs.
 
         Parameters
         ----------
@@ -541,12 +540,10 @@ class Network:
     def _lower_sources(self, stage: list[str], offsets: dict[str, int],
                        done: Mapping[str, SpikeTrains]) -> dict[str, np.ndarray]:
         """The core's arrays of the stage's spike sources: the given spikes in time order (flat
-        indices) and, per Poisson source, its first neuron, size, total rate, cumulative rate shares
-        and seed."""
+        indices) and, per Poisson neuron of positive rate, its flat index, rate, whether it is
+        recorded and the state of its generator."""
         g_t, g_i = [], []
-        pz: dict[str, list] = {k: [] for k in ("first", "n", "total", "cum_off", "record", "seed")}
-        cum: list[np.ndarray] = []
-        n_cum = 0
+        pz: dict[str, list] = {k: [] for k in ("idx", "rate", "record", "seed")}
         for name in stage:
             src = self._sources.get(name)
             if isinstance(src, SpikeSource):
@@ -554,25 +551,14 @@ class Network:
                 g_t.append(st.times)
                 g_i.append(st.indices + offsets[name])
             elif isinstance(src, PoissonSource):
-                total = float(src.rates.sum())
-                if not total > 0:
-                    continue                      # no events
-                pz["first"].append(offsets[name])
-                pz["n"].append(src.n)
-                pz["total"].append(total)
-                pz["record"].append(src.record)
-                if np.all(src.rates == src.rates[0]):
-                    pz["cum_off"].append(-1)
-                else:
-                    c = np.cumsum(src.rates) / total
-                    c[int(np.flatnonzero(src.rates)[-1]):] = 1.0    # u < 1 never picks a zero rate
-                    pz["cum_off"].append(n_cum)
-                    cum.append(c)
-                    n_cum += c.size
-                state = np.random.SeedSequence(src.seed).generate_state(4, np.uint64)
-                if not np.any(state):
-                    state[0] = 1                  # xoshiro's one forbidden state
-                pz["seed"].append(state)
+                # one xoshiro256** stream per neuron, all seeded through one SeedSequence
+                state = np.random.SeedSequence(src.seed).generate_state(4 * src.n, np.uint64).reshape(src.n, 4)
+                state[~state.any(axis=1), 0] = 1          # xoshiro's one forbidden state
+                live = np.flatnonzero(src.rates > 0)      # a zero rate: no events
+                pz["idx"].append(live + offsets[name])
+                pz["rate"].append(src.rates[live])
+                pz["record"].append(np.full(live.size, src.record, dtype=np.uint8))
+                pz["seed"].append(state[live])
         out: dict[str, np.ndarray] = {}
         if g_t:
             t = np.concatenate(g_t)
@@ -580,13 +566,10 @@ class Network:
             order = np.lexsort((i, t))
             out["g_t"] = np.ascontiguousarray(t[order], dtype=np.float64)
             out["g_i"] = np.ascontiguousarray(i[order])
-        if pz["first"]:
-            out["pz_first"] = np.asarray(pz["first"], dtype=np.intp)
-            out["pz_n"] = np.asarray(pz["n"], dtype=np.intp)
-            out["pz_total"] = np.asarray(pz["total"], dtype=np.float64)
-            out["pz_cum_off"] = np.asarray(pz["cum_off"], dtype=np.intp)
-            out["pz_cum"] = np.ascontiguousarray(np.concatenate(cum) if cum else np.zeros(0))
-            out["pz_record"] = np.asarray(pz["record"], dtype=np.uint8)
+        if pz["idx"] and sum(a.size for a in pz["idx"]):
+            out["pz_idx"] = np.ascontiguousarray(np.concatenate(pz["idx"]), dtype=np.intp)
+            out["pz_rate"] = np.ascontiguousarray(np.concatenate(pz["rate"]), dtype=np.float64)
+            out["pz_record"] = np.ascontiguousarray(np.concatenate(pz["record"]), dtype=np.uint8)
             out["pz_seed"] = np.ascontiguousarray(np.vstack(pz["seed"]), dtype=np.uint64)
         return out
 

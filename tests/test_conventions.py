@@ -298,6 +298,26 @@ def test_poisson_source_rates_exact_times_and_seeds():
     assert gaps.min() > 0 and gaps.min() < 1e-5
 
 
+def test_poisson_intervals_follow_the_exponential_law_exactly():
+    """The ziggurat's intervals against the exponential law: Kolmogorov-Smirnov over 10**6 of them,
+    and the layers it treats apart: the tail beyond its base edge (7.697) and the wedges."""
+    from scipy import stats
+    net = ts.Network()
+    net.add_poisson("p", 2, [1.0, 3.0], seed=12)
+    out = net.run(4e5)["p"]
+    for j, rate in enumerate([1.0, 3.0]):
+        x = np.diff(np.concatenate([[0.0], out.neuron(j)])) * rate
+        assert stats.kstest(x, "expon").pvalue > 1e-3
+        for edge in (0.05, 1.0, 7.0, 7.697117470131487, 9.0):      # inside, at and past the tail's edge
+            expect = x.size * np.exp(-edge)
+            assert abs(np.sum(x > edge) - expect) < 5 * np.sqrt(expect) + 1
+    # the streams of different neurons are independent
+    a, b = out.neuron(0), out.neuron(1)
+    ca = np.histogram(a, bins=400, range=(0, 4e5))[0]
+    cb = np.histogram(b, bins=400, range=(0, 4e5))[0]
+    assert abs(np.corrcoef(ca, cb)[0, 1]) < 0.2
+
+
 def test_poisson_source_drives_a_network_unrecorded():
     net = ts.Network()
     net.add_poisson("ext", 200, 100.0, seed=1, record=False)

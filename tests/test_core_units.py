@@ -19,7 +19,7 @@ from tem_sim import _core
 
 SRC = Path(tem_sim.__file__).parent
 # lowest first: a unit may cimport the ones before it only
-LAYERS = ["_core_types", "_heap", "_special", "_drives", "_events", "_sliced", "_loop", "_core"]
+LAYERS = ["_core_types", "_heap", "_random", "_special", "_drives", "_events", "_sliced", "_lif", "_loop", "_core"]
 MAX_LINES = 150
 
 

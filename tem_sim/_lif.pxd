@@ -1,0 +1,619 @@
+# cython: language_level=3
+"""The leaky sliced loop (compiled core, tem_sim._core): run_lif and its setup.
+
+For networks of leaky integrate-and-fire neurons with constant drive and delta
+synapses (NEST's iaf_psc_delta, the Brunel and Brette networks: any reset,
+any refractory period) sharing one membrane time constant tau, whose shortest
+delay d is positive. Time runs in windows [T, T + d): a spike fired in a
+window arrives after it, so within a window the neurons do not interact and
+each one can be moved through its own events lazily, when an arrival reaches
+it or at the window's end.
+
+A neuron's state is u = (v - P) e^{(t - G)/tau}, P its steady state and G an
+origin shared by all neurons (moved now and then, rebase). Between events u
+is constant, so an arrival of weight w at t adds (w/kappa) E(t) with
+E(t) = e^{(t - G)/tau}, one exponential per spike for all its targets, and
+the threshold test is u >= (delta - P) E(t). A neuron whose steady state is
+above threshold crosses by itself where E = X = u / (delta - P): X is kept
+per neuron, with lower bounds per block of neurons, so that the window's
+crossings are found without a logarithm (one is taken per spike, for its
+time). A Poisson neuron whose spikes are not recorded and reach one neuron
+only is that neuron's private drive: its events are drawn lazily, in the
+target's own pass, from its own stream, by the same arithmetic as in run_loop.
+Other Poisson neurons emit their events at the window's end. The window's
+spikes are emitted sorted by (time, neuron) into the output and the FIFOs.
+Simultaneous arrivals are summed in double-double before one threshold test,
+as in run_loop. The arithmetic differs from run_loop's closed forms by a few
+roundings, so a chaotic network's spikes agree with run_loop's only up to the
+time its chaos amplifies them. Inline functions, compiled into the module that
+cimports them.
+"""
+
+from libc.math cimport exp, log, INFINITY
+from libc.stdlib cimport malloc, free, qsort
+from cpython.exc cimport PyErr_CheckSignals
+
+from tem_sim._core_types cimport *
+from tem_sim._heap cimport heap_update
+from tem_sim._random cimport rng_exp
+from tem_sim._events cimport push_spike, fifo_push, fire, pend, dd_add
+from tem_sim._sliced cimport sl_push, _cross_cmp
+
+cdef extern from *:
+    """
+    #define TEM_REBASE 8.0     /* move the origin G once (t - G) / tau exceeds this */
+    #define TEM_BLK 4          /* log2 of the neurons per block of crossing bounds */
+    #define TEM_SBLK 10        /* log2 of the neurons per superblock */
+    """
+    const double REBASE "TEM_REBASE"
+    const int BLK "TEM_BLK"
+    const int SBLK "TEM_SBLK"
+
+
+cdef struct LHot:
+    # one cache line per neuron
+    double u                  # (v - P) e^{(t - G) / tau}: constant between events
+    double thr                # delta - P
+    double X                  # the E of its next crossing by drift (thr < 0), else INFINITY
+    double rthr               # 1 / thr when thr < 0, else 0
+    double rk                 # 1 / kappa
+    double tl                 # its last event, or the end of its refractory period (arrivals before: ignored)
+    double tk                 # the arrival time of its private Poisson drive's next event (INFINITY: none)
+    double Ek                 # E(tk)
+
+
+cdef struct KStream:
+    # a private Poisson drive: its source's stream q, last source event s, arrival weight / kappa, delay
+    double s
+    double w
+    double d
+    double rrate              # 1 / rate
+    Py_ssize_t q
+
+
+cdef struct Lif:
+    LHot* h                   # N, 64-byte aligned
+    void* h_mem
+    double* lP                # N: steady state P
+    double* vr                # N: v_reset - P
+    double* ert               # N: e^{t_ref / tau}
+    KStream* ks               # N (used where h.tk was ever finite)
+    Py_ssize_t* streams       # the neurons with a private drive
+    Py_ssize_t n_streams
+    Py_ssize_t* emit          # the other Poisson neurons (their index among the Poisson neurons)
+    double* em_t              # their next events
+    Py_ssize_t n_emit
+    double* bmin              # lower bounds of X per block, per superblock, and of all
+    double* smin
+    double gmin
+    Py_ssize_t nb
+    Py_ssize_t ns
+    double G
+    double rtau
+    double tau
+    Py_ssize_t n_drift        # neurons with thr < 0
+
+
+# --------------------------------------------------------------------------- one neuron
+cdef inline double lif_E(Lif* L, double t) noexcept nogil:
+    return exp((t - L.G) * L.rtau)
+
+
+cdef inline void lif_lower(Lif* L, Py_ssize_t j, double X) noexcept nogil:
+    """Neuron j's crossing moved to X: lower the bounds."""
+    if X < L.bmin[j >> BLK]:
+        L.bmin[j >> BLK] = X
+        if X < L.smin[j >> SBLK]:
+            L.smin[j >> SBLK] = X
+            if X < L.gmin:
+                L.gmin = X
+
+
+cdef inline int lif_fire(Net* net, Lif* L, Py_ssize_t j, double t, double Et) except -1 nogil:
+    """Neuron j is at or above threshold at t (E(t) = Et): its spikes, reset and refractory period."""
+    cdef LHot* h = &L.h[j]
+    cdef double d2
+    h.tl = t
+    if net.rmode[j] == R_SUBTRACT:
+        d2 = 2.0 * net.delta[j] * Et
+        while h.u >= h.thr * Et:
+            sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, j, 0)
+            h.u -= d2
+        if net.tref[j] != 0.0:
+            h.u *= L.ert[j]            # v clamped until t + t_ref
+            h.tl = t + net.tref[j]
+    else:
+        sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, t, j, 0)
+        h.u = L.vr[j] * Et * L.ert[j]
+        h.tl = t + net.tref[j]
+    if h.rthr != 0.0:
+        h.X = h.u * h.rthr
+        lif_lower(L, j, h.X)
+    return 0
+
+
+cdef inline int lif_jump(Net* net, Lif* L, Py_ssize_t j, double t, double Et, double w) except -1 nogil:
+    """A jump of weight w at t reaches neuron j (not refractory): apply it and test the threshold."""
+    cdef LHot* h = &L.h[j]
+    h.u += w * h.rk * Et
+    h.tl = t
+    if h.u >= h.thr * Et:
+        return lif_fire(net, L, j, t, Et)
+    if h.rthr != 0.0:
+        h.X = h.u * h.rthr
+        lif_lower(L, j, h.X)
+    return 0
+
+
+cdef inline void lif_next_kick(Net* net, Lif* L, Py_ssize_t j) noexcept nogil:
+    """Draw neuron j's private drive's next event (poisson_next()'s arithmetic), and its E."""
+    cdef KStream* k = &L.ks[j]
+    cdef LHot* h = &L.h[j]
+    cdef double x = k.s + rng_exp(net.pz_state + 4 * k.q) / net.pz_rate[k.q]
+    k.s = x
+    if x <= net.t_end and x + k.d <= net.t_end:
+        h.tk = x + k.d
+        h.Ek = lif_E(L, h.tk)
+    else:
+        h.tk = INFINITY
+        h.Ek = INFINITY
+
+
+cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double Elim) except -1 nogil:
+    """Move neuron j through its own events before ``lim`` (E(lim) = Elim): its crossings by drift
+    and its private drive's arrivals."""
+    cdef LHot* h = &L.h[j]
+    cdef double tn, En, ts
+    cdef int rc
+    while True:
+        if h.tk < lim:
+            tn = h.tk
+            En = h.Ek
+        else:
+            tn = lim
+            En = Elim
+        if h.X <= En:
+            # v reaches delta where E = X, before the next event
+            ts = L.G + L.tau * log(h.X)
+            if ts < h.tl:
+                ts = h.tl
+            if ts > tn:
+                ts = tn
+            if ts > net.t_end:
+                h.X = INFINITY
+                continue
+            h.u = h.thr * h.X
+            rc = lif_fire(net, L, j, ts, h.X)
+            if rc != 0:
+                return rc
+            continue
+        if h.tk < lim:
+            net.n_syn_events += 1
+            net.n_deliveries += 1
+            if tn >= h.tl:
+                rc = lif_jump(net, L, j, tn, En, L.ks[j].w)
+                if rc != 0:
+                    return rc
+            lif_next_kick(net, L, j)
+            continue
+        return 0
+
+
+# --------------------------------------------------------------------------- arrivals
+cdef inline void lif_absorb_kicks(Net* net, Lif* L, Py_ssize_t j, double t) noexcept nogil:
+    """Neuron j is pending at instant t: its private drive's events at t join the sum."""
+    while L.h[j].tk == t:
+        dd_add(&net.acc[j].hi, &net.acc[j].lo, L.ks[j].w)
+        net.n_syn_events += 1
+        net.n_deliveries += 1
+        lif_next_kick(net, L, j)
+
+
+cdef inline int lif_flush(Net* net, Lif* L, double t, double Et) except -1 nogil:
+    """Apply the summed arrivals of instant t to each pending neuron (one threshold test each)."""
+    cdef Py_ssize_t k, j
+    cdef int rc
+    for k in range(net.n_plist):
+        j = net.plist[k]
+        rc = lif_jump(net, L, j, t, Et, net.acc[j].hi + net.acc[j].lo)
+        if rc != 0:
+            return rc
+    net.n_plist = 0
+    return 0
+
+
+cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
+    """Deliver the spike at the head of projection p's FIFO to all its targets."""
+    cdef Fifo* f = &net.fifo[p]
+    cdef double t = f.buf[f.head].t
+    cdef Py_ssize_t src = f.buf[f.head].src
+    cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
+    cdef Py_ssize_t k, kp, j, k0, k1
+    cdef double Et, w
+    cdef int rc
+    cdef bint more, summed
+    cdef LHot* h
+    cdef const Py_ssize_t* targets = net.targets
+    f.head = (f.head + 1) & (f.cap - 1)
+    f.size -= 1
+    heap_update(net, p, f.buf[f.head].t if f.size > 0 else INFINITY)
+    net.n_deliveries += 1
+    k0 = net.indptr[row]
+    k1 = net.indptr[row + 1]
+    Et = lif_E(L, t)
+    more = net.heap[0].key == t
+    summed = more or net.acc_open
+    if not net.acc_open:
+        net.instant += 1            # (also for a private drive's event at exactly t, which is summed)
+    net.acc_open = more
+    net.n_summed += summed
+    for k in range(k0, k1):
+        kp = k + 8
+        if kp < k1:
+            TEM_PREFETCH(&L.h[targets[kp]])
+        j = targets[k]
+        w = net.weights[k]
+        h = &L.h[j]
+        if h.tk < t or h.X <= Et:
+            rc = lif_catch_up(net, L, j, t, Et)
+            if rc != 0:
+                return rc
+        if t < h.tl:
+            continue                # refractory: ignored
+        if summed or h.tk == t:
+            if pend(net, j):
+                lif_absorb_kicks(net, L, j, t)
+            dd_add(&net.acc[j].hi, &net.acc[j].lo, w)
+            continue
+        h.u += w * h.rk * Et
+        h.tl = t
+        if h.u >= h.thr * Et:
+            rc = lif_fire(net, L, j, t, Et)
+            if rc != 0:
+                return rc
+        elif h.rthr != 0.0:
+            h.X = h.u * h.rthr
+            lif_lower(L, j, h.X)
+    net.n_syn_events += k1 - k0
+    if not more and net.n_plist > 0:
+        net.acc_open = False
+        return lif_flush(net, L, t, Et)
+    return 0
+
+
+# --------------------------------------------------------------------------- the window's end
+cdef inline int lif_scan(Net* net, Lif* L, double T1, double E1) except -1 nogil:
+    """Move every neuron whose crossing by drift comes before T1 (X <= E1) to T1, descending only
+    into the blocks whose bound is at most E1; the bounds of the blocks visited are made exact."""
+    cdef Py_ssize_t s, b, j, b1, j1
+    cdef double ms, mb
+    cdef int rc
+    for s in range(L.ns):
+        if L.smin[s] > E1:
+            continue
+        ms = INFINITY
+        b1 = min((s + 1) << (SBLK - BLK), L.nb)
+        for b in range(s << (SBLK - BLK), b1):
+            if L.bmin[b] <= E1:
+                mb = INFINITY
+                j1 = min((b + 1) << BLK, net.N)
+                for j in range(b << BLK, j1):
+                    if L.h[j].X <= E1:
+                        rc = lif_catch_up(net, L, j, T1, E1)
+                        if rc != 0:
+                            return rc
+                    if L.h[j].X < mb:
+                        mb = L.h[j].X
+                L.bmin[b] = mb
+            if L.bmin[b] < ms:
+                ms = L.bmin[b]
+        L.smin[s] = ms
+    L.gmin = INFINITY
+    for s in range(L.ns):
+        if L.smin[s] < L.gmin:
+            L.gmin = L.smin[s]
+    return 0
+
+
+cdef inline int lif_emit(Net* net, Lif* L) except -1 nogil:
+    """The window's spikes, sorted by (time, neuron): into the output (Poisson neurons: when
+    recorded) and down the projections."""
+    cdef Py_ssize_t a, j, q, k, p
+    cdef double t
+    cdef int rc
+    if net.n_arr > 1:
+        qsort(net.sl_arr, net.n_arr, sizeof(SpikeRec), _cross_cmp)
+    for a in range(net.n_arr):
+        t = net.sl_arr[a].t
+        j = net.sl_arr[a].j
+        q = net.pz_of[j]
+        if q < 0:
+            rc = fire(net, j, t)
+        else:
+            rc = 0
+            if net.pz_record[q]:
+                rc = push_spike(net, t, j)
+            for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
+                p = net.out_proj[k]
+                fifo_push(net, p, t + net.delay[p], j)
+        if rc != 0:
+            return rc
+    net.n_arr = 0
+    return 0
+
+
+cdef inline void lif_rebase(Net* net, Lif* L, double G) noexcept nogil:
+    """Move the origin to G: every E-valued quantity is scaled by e^{-(G - G_old) / tau}."""
+    cdef double f = exp(-(G - L.G) * L.rtau)
+    cdef Py_ssize_t j
+    for j in range(net.N):
+        L.h[j].u *= f
+        L.h[j].X *= f
+        L.h[j].Ek *= f
+    for j in range(L.nb):
+        L.bmin[j] *= f
+    for j in range(L.ns):
+        L.smin[j] *= f
+    L.gmin *= f
+    L.G = G
+
+
+cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) except -1 nogil:
+    """One window [T, T1): its arrivals in event order, then every neuron's own events before T1,
+    the other Poisson neurons' events, and the window's spikes out. *nxt: the earliest own event
+    left (a private drive's, an emitter's or a crossing's)."""
+    cdef Py_ssize_t a, j, q
+    cdef double E1, m = INFINITY
+    cdef int rc
+    if (T1 - L.G) * L.rtau > REBASE:
+        lif_rebase(net, L, T)
+    E1 = lif_E(L, T1)
+    while net.heap[0].key < T1 and net.heap[0].key <= net.t_end:
+        rc = lif_deliver(net, L, net.heap[0].id)
+        if rc != 0:
+            return rc
+    for a in range(L.n_streams):
+        j = L.streams[a]
+        if L.h[j].tk < T1 or L.h[j].X <= E1:
+            rc = lif_catch_up(net, L, j, T1, E1)
+            if rc != 0:
+                return rc
+        if L.h[j].tk < m:
+            m = L.h[j].tk
+    if L.gmin <= E1:
+        rc = lif_scan(net, L, T1, E1)
+        if rc != 0:
+            return rc
+    for a in range(L.n_emit):
+        q = L.emit[a]
+        while L.em_t[a] < T1:
+            sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, L.em_t[a], net.pz_idx[q], 0)
+            L.em_t[a] = L.em_t[a] + rng_exp(net.pz_state + 4 * q) / net.pz_rate[q]
+            if not (L.em_t[a] <= net.t_end):
+                L.em_t[a] = INFINITY
+        if L.em_t[a] < m:
+            m = L.em_t[a]
+    if L.gmin < INFINITY:
+        E1 = L.G + L.tau * log(L.gmin)
+        if E1 < m:
+            m = E1
+    nxt[0] = m
+    return lif_emit(net, L)
+
+
+cdef inline int run_lif(Net* net, Lif* L, double dmin) except -1 nogil:
+    """Run the network window by window (see the module docstring)."""
+    cdef double T, T1, nxt = 0.0
+    cdef Py_ssize_t a, work = 0, n0
+    cdef int rc
+    T = INFINITY
+    for a in range(L.n_streams):
+        if L.h[L.streams[a]].tk < T:
+            T = L.h[L.streams[a]].tk
+    for a in range(L.n_emit):
+        if L.em_t[a] < T:
+            T = L.em_t[a]
+    if L.gmin < INFINITY and L.G + L.tau * log(L.gmin) < T:
+        T = L.G + L.tau * log(L.gmin)
+    if net.heap[0].key < T:
+        T = net.heap[0].key
+    if T < 0.0:
+        T = 0.0
+    while T <= net.t_end:
+        T1 = T + dmin
+        net.n_slices += 1
+        n0 = net.n_syn_events
+        rc = lif_window(net, L, T, T1, &nxt)
+        if rc != 0:
+            return rc
+        work += 1 + (net.n_syn_events - n0) // 16
+        if work > SIGNAL_CHECK_EVERY:
+            work = 0
+            with gil:
+                if PyErr_CheckSignals() != 0:
+                    return -1
+        T = net.heap[0].key
+        if nxt < T:
+            T = nxt
+        if T < T1:
+            T = T1
+    return 0
+
+
+# --------------------------------------------------------------------------- setting up
+cdef inline bint lif_eligible(Net* net, double* dmin, Py_ssize_t* indeg) noexcept nogil:
+    """Whether run_lif() can run the network: delta projections only with a positive shortest delay
+    (*dmin) that moves every time up to t_end forward; fast leaky neurons sharing one tau, starting
+    below threshold, besides Poisson neurons and inert ones (no drive, no input: the given spikes'
+    sources). ``indeg``: N counts, filled."""
+    cdef Py_ssize_t P = net.P
+    cdef Py_ssize_t i, k
+    cdef double d = INFINITY, rt = 0.0
+    cdef Hot* h
+    if P == 0 or net.C != 0:
+        return False
+    for i in range(P):
+        if net.delay[i] < d:
+            d = net.delay[i]
+    dmin[0] = d
+    if not (d > 0.0) or not (net.t_end + d > net.t_end):
+        return False
+    for i in range(net.N):
+        indeg[i] = 0
+    for k in range(net.n_targets):
+        indeg[net.targets[k]] += 1
+    for i in range(net.N):
+        h = &net.hot[P + i]
+        if h.fast == F_POISSON:
+            continue
+        if h.fast == F_LEAKY:
+            if rt == 0.0:
+                rt = net.rtau[i]
+            if net.rtau[i] != rt or not (h.vl < h.delta):
+                return False
+            continue
+        if h.fast == F_PERFECT and h.c0 == 0.0 and indeg[i] == 0 and h.vl < h.delta:
+            continue
+        return False
+    return rt != 0.0
+
+
+cdef inline Py_ssize_t _out_degree(Net* net, Py_ssize_t i, Py_ssize_t* first) noexcept nogil:
+    """Number of connections leaving neuron i; *first: the position (in targets) of one of them."""
+    cdef Py_ssize_t k, p, row, n = 0
+    for k in range(net.out_ptr[i], net.out_ptr[i + 1]):
+        p = net.out_proj[k]
+        row = net.indptr_off[p] + (i - net.pre_start[p])
+        if net.indptr[row + 1] > net.indptr[row]:
+            first[0] = net.indptr[row]
+            first[1] = p
+        n += net.indptr[row + 1] - net.indptr[row]
+    return n
+
+
+cdef inline void lif_free(Lif* L) noexcept nogil:
+    free(L.h_mem)
+    free(L.lP)
+    free(L.ks)
+    free(L.streams)
+    free(L.emit)
+    L.h_mem = NULL
+    L.lP = NULL
+    L.ks = NULL
+    L.streams = NULL
+    L.emit = NULL
+
+
+cdef inline void _lif_neurons(Net* net, Lif* L) noexcept nogil:
+    """The neurons' records at time 0 (G = 0, so E(0) = 1); the bounds of their crossings."""
+    cdef Py_ssize_t P = net.P
+    cdef Py_ssize_t j
+    cdef Hot* hj
+    cdef LHot* h
+    for j in range(L.nb):
+        L.bmin[j] = INFINITY
+    for j in range(L.ns):
+        L.smin[j] = INFINITY
+    L.gmin = INFINITY
+    for j in range(net.N):
+        hj = &net.hot[P + j]
+        h = &L.h[j]
+        h.tk = INFINITY
+        h.Ek = INFINITY
+        h.X = INFINITY
+        h.rthr = 0.0
+        h.tl = 0.0
+        L.ks[j].q = -1
+        if hj.fast != F_LEAKY:
+            h.u = 0.0
+            h.thr = INFINITY           # never fires (Poisson and inert neurons)
+            h.rk = 0.0
+            continue
+        L.lP[j] = hj.c0 * hj.tau / hj.kappa
+        L.vr[j] = net.vreset[j] - L.lP[j]
+        L.ert[j] = exp(net.tref[j] * L.rtau)
+        h.u = hj.vl - L.lP[j]
+        h.thr = hj.delta - L.lP[j]
+        h.rk = 1.0 / hj.kappa
+        h.tl = hj.tl
+        if h.thr < 0.0:
+            h.rthr = 1.0 / h.thr
+            h.X = h.u * h.rthr
+            lif_lower(L, j, h.X)
+            L.n_drift += 1
+
+
+cdef inline void _lif_sources(Net* net, Lif* L) noexcept nogil:
+    """Each Poisson neuron becomes a private drive (unrecorded, one connection, to a leaky neuron
+    without one yet) or an emitter; its first event was drawn by _initial_state (its heap key)."""
+    cdef Py_ssize_t q, i, j
+    cdef Py_ssize_t first[2]
+    cdef double s0
+    cdef KStream* k
+    for q in range(net.n_pz):
+        i = net.pz_idx[q]
+        s0 = net.hot[net.P + i].key
+        first[0] = 0
+        first[1] = 0
+        if not net.pz_record[q] and _out_degree(net, i, first) == 1:
+            j = net.targets[first[0]]
+            if net.hot[net.P + j].fast == F_LEAKY and L.ks[j].q < 0:
+                k = &L.ks[j]
+                k.q = q
+                k.s = s0
+                k.w = net.weights[first[0]]
+                k.d = net.delay[first[1]]
+                if s0 <= net.t_end and s0 + k.d <= net.t_end:
+                    L.h[j].tk = s0 + k.d
+                    L.h[j].Ek = lif_E(L, L.h[j].tk)
+                L.streams[L.n_streams] = j
+                L.n_streams += 1
+                continue
+        L.emit[L.n_emit] = q
+        L.em_t[L.n_emit] = s0
+        L.n_emit += 1
+
+
+cdef inline int lif_begin(Net* net, Lif* L) except -1 nogil:
+    """Move from the heap loop's initial state to run_lif()'s: the records, the private drives and
+    emitters, and a heap of the projections only (in flight: the given spikes)."""
+    cdef Py_ssize_t N = net.N
+    cdef Py_ssize_t P = net.P
+    cdef Py_ssize_t p, j
+    L.nb = (N + (1 << BLK) - 1) >> BLK
+    L.ns = (N + (1 << SBLK) - 1) >> SBLK
+    L.G = 0.0
+    L.n_streams = 0
+    L.n_emit = 0
+    L.n_drift = 0
+    L.h_mem = malloc(N * sizeof(LHot) + 64)
+    L.lP = <double*> malloc((3 * N + L.nb + L.ns + net.n_pz + 1) * sizeof(double))
+    L.ks = <KStream*> malloc(N * sizeof(KStream))
+    L.streams = <Py_ssize_t*> malloc((N + 1) * sizeof(Py_ssize_t))
+    L.emit = <Py_ssize_t*> malloc((net.n_pz + 1) * sizeof(Py_ssize_t))
+    if L.h_mem == NULL or L.lP == NULL or L.ks == NULL or L.streams == NULL or L.emit == NULL:
+        lif_free(L)
+        with gil:
+            raise MemoryError("tem_sim: cannot allocate the simulation state")
+    L.h = <LHot*> ((<size_t> L.h_mem + 63) & ~(<size_t> 63))
+    L.vr = L.lP + N
+    L.ert = L.vr + N
+    L.bmin = L.ert + N
+    L.smin = L.bmin + L.nb
+    L.em_t = L.smin + L.ns
+    for j in range(N):
+        if net.hot[P + j].fast == F_LEAKY:
+            L.rtau = net.rtau[j]
+            L.tau = net.tau[j]
+    _lif_neurons(net, L)
+    _lif_sources(net, L)
+    for p in range(P):
+        net.heap[p].key = INFINITY
+        net.heap[p].id = p
+        net.hot[p].key = INFINITY
+        net.hot[p].pos = p
+    net.n_items = P
+    for p in range(P):
+        if net.fifo[p].size > 0:
+            heap_update(net, p, net.fifo[p].buf[net.fifo[p].head].t)
+    return 0

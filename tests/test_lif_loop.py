@@ -1,0 +1,174 @@
+"""The leaky sliced loop (run_lif, ``tem_sim/_lif.pxd``) against independent references.
+
+Networks of leaky neurons with one membrane time constant, delta synapses and a
+positive shortest delay run window by window, with every neuron's state kept
+as ``(v - P) e^{(t - G)/tau}`` and Poisson neurons that drive one neuron only
+drawn lazily inside it. Checked here: against the independent event reference
+of ``tests/oracle.py`` (every reset convention, refractory periods, steady
+states above threshold so that neurons cross by drift); against the
+event-by-event loop (``_core._use_sliced(False)``) on feed-forward networks
+long enough to move the origin many times, with Poisson drives (private and
+recorded), given spikes and drift, where the two loops must agree to rounding
+and draw the very same Poisson events; on recurrent networks over a short
+horizon; max_spikes; and that the loop did run (its window count).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import tem_sim as ts
+from tem_sim import _core
+from tem_sim.exceptions import SimulationLimitError
+
+
+def _event_loop(run):
+    old = _core._use_sliced(False)
+    try:
+        return run()
+    finally:
+        _core._use_sliced(old)
+
+
+def _same(a_t, a_i, b_t, b_i, n, rtol=1e-9, atol=1e-11):
+    """The same spikes neuron by neuron, to rounding (spikes of two neurons within a rounding of
+    each other may come in either order)."""
+    assert a_t.size == b_t.size
+    for j in range(n):
+        np.testing.assert_allclose(np.sort(a_t[a_i == j]), np.sort(b_t[b_i == j]), rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_lif_loop_matches_the_independent_event_reference(seed):
+    from oracle import lif_network_events
+    rng = np.random.default_rng([seed, 77])
+    n = int(rng.integers(10, 30))
+    tau = float(rng.choice([2.0, 0.7, 5.0]))
+    # steady states P = bias tau below and above threshold (drift crossings)
+    bias = rng.uniform(0.9, 3.0, n) / tau
+    v_reset = np.where(rng.random(n) < 0.5, np.nan, rng.uniform(-1.5, 0.5, n))
+    t_ref = rng.choice([0.0, 0.0301, 0.1703], n)
+    v0 = rng.uniform(-1.0, 0.9, n)
+    W = rng.normal(0.1, 0.6, (n, n)) * (rng.random((n, n)) < 0.3)
+    np.fill_diagonal(W, 0.0)
+    W = sp.csr_matrix(W)
+    delay = float(rng.choice([0.05, 0.1, 0.37]))
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(n, bias=bias, v0=v0, tau=tau, reset=v_reset, t_ref=t_ref))
+    net.connect("p", "p", W, delay=delay)
+    t_end = 4.0
+    res = net.run(t_end)
+    assert res.stats["slices"] > 0                       # run_lif ran
+    out = res["p"]
+    times, idx = lif_network_events(np.ones(n), np.ones(n), bias, v0, np.full(n, tau), v_reset, t_ref,
+                                     [(W, delay)], t_end)
+    assert out.count == times.size and out.count > 5
+    _same(out.times, out.indices, times, idx, n, atol=1e-12)
+
+
+def _feedforward(seed: int, t_end: float):
+    """Given spikes and Poisson sources (private, shared, recorded) into a leaky layer, no recurrence."""
+    rng = np.random.default_rng([seed, 5])
+    n = 40
+    tau = float(rng.choice([3.0, 20.0]))
+    net = ts.Network()
+    net.add_population("lif", ts.Neurons.from_lif(
+        n, tau_m=tau, V_th=-50.0, V_reset=rng.choice([-60.0, -55.0]), E_L=rng.uniform(-62.0, -49.0, n), C_m=1.0,
+        t_ref=float(rng.choice([0.0, 2.0])), V_m=rng.uniform(-60.0, -51.0, n)))
+    # private drives: one Poisson train per neuron (unrecorded), excitatory
+    net.add_poisson("drive", n, rng.uniform(0.5, 3.0, n), seed=seed, record=False)
+    net.connect("drive", "lif", sp.identity(n, format="csr") * 0.7, delay=0.5)
+    # shared, recorded Poisson trains with mixed signs, and given spikes
+    net.add_poisson("shared", 5, 0.2, seed=seed + 1, record=True)
+    net.connect("shared", "lif", sp.csr_matrix(rng.normal(0.0, 2.0, (n, 5)) * (rng.random((n, 5)) < 0.5)),
+                delay=1.25)
+    st = np.sort(rng.uniform(0.0, t_end, 300))
+    net.add_spike_source("given", (rng.integers(0, 10, st.size), st))
+    net.connect("given", "lif", sp.csr_matrix(rng.normal(0.5, 1.5, (n, 10))), delay=0.75)
+    return net
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_lif_loop_agrees_with_the_event_loop_over_long_feedforward_runs(seed):
+    # no recurrence, so nothing amplifies a rounding: the loops must agree to rounding over a run
+    # of hundreds of membrane time constants (the origin G is moved many times), and draw the same
+    # Poisson events (the recorded shared trains to the bit, the private drives by their count)
+    t_end = 3000.0
+    a = _feedforward(seed, t_end).run(t_end)
+    b = _event_loop(lambda: _feedforward(seed, t_end).run(t_end))
+    assert a.stats["slices"] > 0 and b.stats["slices"] == 0
+    assert a["shared"].times.tobytes() == b["shared"].times.tobytes()
+    assert np.array_equal(a["shared"].indices, b["shared"].indices)
+    assert a.stats["synaptic_events"] == b.stats["synaptic_events"]
+    assert a["lif"].count > 1000
+    _same(a["lif"].times, a["lif"].indices, b["lif"].times, b["lif"].indices, a["lif"].n_neurons)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_lif_loop_agrees_with_the_event_loop_on_recurrent_nets(seed):
+    # a recurrent LIF network with Poisson drive over a short horizon (before chaos amplifies the
+    # loops' different roundings): the same spikes to rounding
+    rng = np.random.default_rng([seed, 9])
+    n = int(rng.integers(20, 80))
+
+    def build():
+        net = ts.Network()
+        net.add_population("lif", ts.Neurons.from_lif(
+            n, tau_m=10.0, V_th=-50.0, V_reset=-60.0, E_L=float(rng_E), C_m=1.0, t_ref=float(t_ref),
+            V_m=v0))
+        net.add_poisson("ext", n, 2.0, seed=seed, record=False)
+        net.connect("ext", "lif", sp.identity(n, format="csr") * 1.5, delay=0.3)
+        net.connect("lif", "lif", W, delay=float(delay))
+        return net
+    rng_E = rng.uniform(-60.0, -48.0)
+    t_ref = rng.choice([0.0, 1.0])
+    v0 = rng.uniform(-60.0, -51.0, n)
+    W = sp.csr_matrix(rng.normal(0.0, 1.5, (n, n)) * (rng.random((n, n)) < 0.1))
+    delay = rng.choice([0.3, 0.8])
+    t_end = 30.0
+    a = build().run(t_end)
+    b = _event_loop(lambda: build().run(t_end))
+    assert a.stats["slices"] > 0 and a["lif"].count > 20
+    _same(a["lif"].times, a["lif"].indices, b["lif"].times, b["lif"].indices, a["lif"].n_neurons)
+
+
+def test_lif_loop_max_spikes_keeps_the_first_spikes_in_time_order():
+    t_end = 500.0
+    full = _feedforward(1, t_end).run(t_end)
+    k = full.stats["spikes"] // 2
+    with pytest.raises(SimulationLimitError, match="max_spikes"):
+        _feedforward(1, t_end).run(t_end, max_spikes=k)
+
+
+def test_lif_loop_exact_spike_times_of_a_driven_neuron_in_closed_form():
+    # one neuron above threshold by drift (P = 15 > delta = 1, tau = 2), reset to 0, t_ref 0.25, and
+    # given excitatory jumps that fire it: every spike time from the definitions
+    tau, P, delta, vr, tref = 2.0, 15.0, 1.0, 0.0, 0.25
+    jumps = np.array([0.05, 0.31, 0.9, 1.7, 3.3])
+    net = ts.Network()
+    net.add_population("n", ts.Neurons(1, bias=P / tau, tau=tau, delta=delta, reset=vr, t_ref=tref, v0=-0.5))
+    net.add_spike_source("s", (np.zeros(jumps.size, dtype=int), jumps))
+    net.connect("s", "n", [[0.9]], delay=0.1)
+    res = net.run(5.0)
+    assert res.stats["slices"] > 0
+    # reference: v(t) = P + (v_l - P) e^{-(t - t_l)/tau}; crossing at t_l + tau log((P - v_l)/(P - delta))
+    expect, v, tl = [], -0.5, 0.0
+    arrivals = list(jumps + 0.1)
+    while True:
+        tc = tl + tau * np.log((P - v) / (P - delta))
+        if arrivals and arrivals[0] < tc:
+            t = arrivals.pop(0)
+            if t < tl:
+                continue
+            v = P + (v - P) * np.exp(-(t - tl) / tau) + 0.9
+            tl = t
+            if v >= delta:
+                expect.append(t)
+                v, tl = vr, t + tref
+            continue
+        if tc > 5.0:
+            break
+        expect.append(tc)
+        v, tl = vr, tc + tref
+    np.testing.assert_allclose(res["n"].times, expect, rtol=1e-12, atol=1e-13)
