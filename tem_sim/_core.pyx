@@ -106,16 +106,19 @@ def simulate(const double[::1] kappa, const double[::1] delta, const double[::1]
     cdef Py_ssize_t[::1] pp_cur = np.zeros(N, dtype=np.intp)
     cdef unsigned char[::1] const_drive
     cdef unsigned long long[:, ::1] pz_state
+    cdef double[::1] pz_rr
     if P + N >= 2147483647:
         raise ValueError("tem_sim: more than 2**31 - 1 neurons and projections")
     omega, rtau, exp_rtau = _rate_tables(period, tau, exp_tau)
     const_drive, sn_cs, sn_sn = _drive_tables(nharm, sn_K, sn_so, sn_w, sn_s, pp_L)
     pz_of, pz_state = _source_tables(N, pz_idx, pz_seed)
+    pz_rr = 1.0 / np.asarray(pz_rate) if pz_rate.shape[0] else np.ones(1)
     _wire_neurons(&net, kappa, delta, c0, tau, period, omega, rtau, vreset, rmode, tref)
     _wire_fourier(&net, nharm, a_re, a_im, p_re, p_im, ub, ubd, pb, pbd, const_drive)
     _wire_sinc(&net, sn_K, sn_so, sn_co, sn_w, sn_s, sn_a, sn_cs, sn_sn)
     _wire_piecewise(&net, pp_L, pp_bo, pp_co, pp_b, pp_c, pp_G, pp_du, pp_we, pp_cur)
     _wire_sources(&net, g_t, g_i, pz_idx, pz_rate, pz_record, pz_of, pz_state)
+    net.pz_rr = &pz_rr[0]
     _wire_projections(&net, exp_tau.shape[0], exp_rtau, delay, kind, chan, pre_start, indptr_off, indptr,
                       targets, weights, out_ptr, out_proj)
     net.t_end = t_end

@@ -200,6 +200,7 @@ cdef struct Net:
     Py_ssize_t* pz_of         # N: the neuron's index among the Poisson neurons (-1: not one)
     const Py_ssize_t* pz_idx  # n_pz: the Poisson neurons (flat indices)
     const double* pz_rate     # n_pz: their rates (> 0)
+    const double* pz_rr       # n_pz: 1 / rate (the intervals are exponential variates times it)
     const unsigned char* pz_record   # n_pz: their spikes are in the output
     unsigned long long* pz_state     # n_pz x 4 words of xoshiro256**
     # given spikes (spike sources), sorted by time: in the FIFOs from the start

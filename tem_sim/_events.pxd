@@ -228,7 +228,7 @@ cdef inline double poisson_next(Net* net, Py_ssize_t k, double t) noexcept nogil
     """Time of Poisson neuron k's next event after t (INFINITY past t_end): an exponential interval
     of its rate, drawn from its own stream. run_lif() draws the same sequence with the same
     arithmetic."""
-    cdef double x = t + rng_exp(net.pz_state + 4 * k) / net.pz_rate[k]
+    cdef double x = t + rng_exp(net.pz_state + 4 * k) * net.pz_rr[k]
     return x if x <= net.t_end else INFINITY
 
 

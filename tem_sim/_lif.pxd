@@ -44,10 +44,72 @@ cdef extern from *:
     #define TEM_REBASE 8.0     /* move the origin G once (t - G) / tau exceeds this */
     #define TEM_BLK 4          /* log2 of the neurons per block of crossing bounds */
     #define TEM_SBLK 10        /* log2 of the neurons per superblock */
+    /* a private Poisson drive, one cache line: its source's last event s, the weight and delay of its connection, 1 / rate, and its generator's state (a copy of the Poisson
+       neuron's) */
+    typedef struct { double s, w, d, rr; unsigned long long st[4]; } tem_kstream;
+    /* e^x for 0 <= x < 1/32: Taylor to degree 7 (remainder below 3e-17 relative), Estrin's scheme */
+    static inline double tem_exp_small(double x) {
+        double x2 = x * x, x4 = x2 * x2;
+        return ((1.0 + x) + x2 * (0.5 + x * (1.0 / 6.0)))
+               + x4 * ((1.0 / 24.0 + x * (1.0 / 120.0)) + x2 * (1.0 / 720.0 + x * (1.0 / 5040.0)));
+    }
+    /* the drive's next event (poisson_next()'s arithmetic: the same events as run_loop's), and
+       its E from the previous one's: E(t + e / rate) = E(t) e^{e / (rate tau)}, the factor by the
+       series when e / (rate tau) < 1/32 (the window's end computes E afresh, so the roundings of
+       the products do not pile up) */
+    static inline void tem_next_kick(tem_kstream* k, double* tk, double* Ek, double t_end,
+                                     double rtau, double G) {
+        double e = tem_rng_exp(k->st);
+        double x = k->s + e * k->rr;
+        double a = e * (k->rr * rtau);
+        k->s = x;
+        if (x <= t_end && x + k->d <= t_end) {
+            *tk = x + k->d;
+            *Ek = a < 0.03125 ? *Ek * tem_exp_small(a) : exp((*tk - G) * rtau);
+        } else {
+            *tk = INFINITY;
+            *Ek = INFINITY;
+        }
+    }
+    /* the drive's events before lim at a neuron that cannot cross by drift (state u, refractory
+       until tl, threshold thr in E units): 1 when one of them takes it to threshold (applied; *tk
+       and *Ek are that event's: the caller fires and draws the next), 0 when none is left */
+    static inline int tem_kicks(double* u_, double* tk_, double* Ek_, tem_kstream* k, double tl,
+                                double thr, double rk, double lim, double t_end, double rtau,
+                                double G, Py_ssize_t* n_) {
+        double u = *u_, tk = *tk_, Ek = *Ek_, w = k->w * rk;
+        Py_ssize_t n = 0;
+        int fired = 0;
+        while (tk < lim) {
+            n++;
+            if (tk >= tl) {
+                u += w * Ek;
+                if (u >= thr * Ek) {
+                    fired = 1;
+                    break;
+                }
+            }
+            tem_next_kick(k, &tk, &Ek, t_end, rtau, G);
+        }
+        *u_ = u;
+        *tk_ = tk;
+        *Ek_ = Ek;
+        *n_ += n;
+        return fired;
+    }
     """
     const double REBASE "TEM_REBASE"
     const int BLK "TEM_BLK"
     const int SBLK "TEM_SBLK"
+    ctypedef struct KStream "tem_kstream":
+        double s
+        double w
+        double d
+        double rr
+        unsigned long long st[4]
+    void tem_next_kick(KStream* k, double* tk, double* Ek, double t_end, double rtau, double G) noexcept nogil
+    int tem_kicks(double* u, double* tk, double* Ek, KStream* k, double tl, double thr, double rk,
+                  double lim, double t_end, double rtau, double G, Py_ssize_t* n) noexcept nogil
 
 
 cdef struct LHot:
@@ -60,15 +122,6 @@ cdef struct LHot:
     double tl                 # its last event, or the end of its refractory period (arrivals before: ignored)
     double tk                 # the arrival time of its private Poisson drive's next event (INFINITY: none)
     double Ek                 # E(tk)
-
-
-cdef struct KStream:
-    # a private Poisson drive: its source's stream q, last source event s, arrival weight / kappa, delay
-    double s
-    double w
-    double d
-    double rrate              # 1 / rate
-    Py_ssize_t q
 
 
 cdef struct Lif:
@@ -146,17 +199,24 @@ cdef inline int lif_jump(Net* net, Lif* L, Py_ssize_t j, double t, double Et, do
 
 
 cdef inline void lif_next_kick(Net* net, Lif* L, Py_ssize_t j) noexcept nogil:
-    """Draw neuron j's private drive's next event (poisson_next()'s arithmetic), and its E."""
-    cdef KStream* k = &L.ks[j]
+    """Draw neuron j's private drive's next event (tem_next_kick)."""
+    tem_next_kick(&L.ks[j], &L.h[j].tk, &L.h[j].Ek, net.t_end, L.rtau, L.G)
+
+
+cdef inline int lif_kicks(Net* net, Lif* L, Py_ssize_t j, double lim) except -1 nogil:
+    """lif_catch_up() for a neuron that cannot cross by drift (its steady state is below threshold):
+    its private drive's events before ``lim`` only (tem_kicks, in C)."""
     cdef LHot* h = &L.h[j]
-    cdef double x = k.s + rng_exp(net.pz_state + 4 * k.q) / net.pz_rate[k.q]
-    k.s = x
-    if x <= net.t_end and x + k.d <= net.t_end:
-        h.tk = x + k.d
-        h.Ek = lif_E(L, h.tk)
-    else:
-        h.tk = INFINITY
-        h.Ek = INFINITY
+    cdef Py_ssize_t n = 0
+    cdef int rc
+    while tem_kicks(&h.u, &h.tk, &h.Ek, &L.ks[j], h.tl, h.thr, h.rk, lim, net.t_end, L.rtau, L.G, &n):
+        rc = lif_fire(net, L, j, h.tk, h.Ek)
+        if rc != 0:
+            return rc
+        lif_next_kick(net, L, j)
+    net.n_syn_events += n
+    net.n_deliveries += n
+    return 0
 
 
 cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double Elim) except -1 nogil:
@@ -165,6 +225,8 @@ cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double 
     cdef LHot* h = &L.h[j]
     cdef double tn, En, ts
     cdef int rc
+    if h.rthr == 0.0:
+        return lif_kicks(net, L, j, lim)
     while True:
         if h.tk < lim:
             tn = h.tk
@@ -251,6 +313,7 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
         kp = k + 8
         if kp < k1:
             TEM_PREFETCH(&L.h[targets[kp]])
+            TEM_PREFETCH(&L.ks[targets[kp]])
         j = targets[k]
         w = net.weights[k]
         h = &L.h[j]
@@ -380,6 +443,8 @@ cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) e
                 return rc
         if L.h[j].tk < m:
             m = L.h[j].tk
+        if L.h[j].tk < INFINITY:
+            L.h[j].Ek = lif_E(L, L.h[j].tk)     # exact again (lif_next_kick)
     if L.gmin <= E1:
         rc = lif_scan(net, L, T1, E1)
         if rc != 0:
@@ -388,7 +453,7 @@ cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) e
         q = L.emit[a]
         while L.em_t[a] < T1:
             sl_push(&net.sl_arr, &net.n_arr, &net.cap_arr, L.em_t[a], net.pz_idx[q], 0)
-            L.em_t[a] = L.em_t[a] + rng_exp(net.pz_state + 4 * q) / net.pz_rate[q]
+            L.em_t[a] = L.em_t[a] + rng_exp(net.pz_state + 4 * q) * net.pz_rr[q]
             if not (L.em_t[a] <= net.t_end):
                 L.em_t[a] = INFINITY
         if L.em_t[a] < m:
@@ -523,7 +588,7 @@ cdef inline void _lif_neurons(Net* net, Lif* L) noexcept nogil:
         h.X = INFINITY
         h.rthr = 0.0
         h.tl = 0.0
-        L.ks[j].q = -1
+        L.ks[j].rr = 0.0
         if hj.fast != F_LEAKY:
             h.u = 0.0
             h.thr = INFINITY           # never fires (Poisson and inert neurons)
@@ -557,12 +622,16 @@ cdef inline void _lif_sources(Net* net, Lif* L) noexcept nogil:
         first[1] = 0
         if not net.pz_record[q] and _out_degree(net, i, first) == 1:
             j = net.targets[first[0]]
-            if net.hot[net.P + j].fast == F_LEAKY and L.ks[j].q < 0:
+            if net.hot[net.P + j].fast == F_LEAKY and L.ks[j].rr == 0.0:
                 k = &L.ks[j]
-                k.q = q
                 k.s = s0
                 k.w = net.weights[first[0]]
                 k.d = net.delay[first[1]]
+                k.rr = net.pz_rr[q]
+                k.st[0] = net.pz_state[4 * q]
+                k.st[1] = net.pz_state[4 * q + 1]
+                k.st[2] = net.pz_state[4 * q + 2]
+                k.st[3] = net.pz_state[4 * q + 3]
                 if s0 <= net.t_end and s0 + k.d <= net.t_end:
                     L.h[j].tk = s0 + k.d
                     L.h[j].Ek = lif_E(L, L.h[j].tk)
