@@ -17,7 +17,12 @@ A network of perfect integrators with constant drive and delta synapses only
 time slices of that delay (run_sliced): within a slice no spike can reach a
 neuron that was fired in it, so the neurons need no heap, only lower bounds of
 their next crossings; the same events happen with the same arithmetic and are
-emitted in the same order, to the bit.
+emitted in the same order, to the bit. A network of leaky integrators with
+constant drive, delta synapses and one membrane time constant (the Brunel and
+Brette networks) runs in windows of its shortest delay too (run_lif), each
+neuron's state kept as (v - P) e^{(t - G)/tau} so that an arrival costs a
+multiply-add, with the Poisson trains that drive one neuron each drawn
+inside it.
 
 The kernels trust their arguments: validation happens in the public Python
 modules. No Python object is touched inside the event loop, which runs
@@ -37,6 +42,7 @@ into this module (each cimports only the units above it)::
     _events.pxd       FIFOs, firing and resets, fast neurons, Poisson sources,
                       summed simultaneous arrivals, deliver
     _sliced.pxd       the sliced loop (run_sliced) and its setup
+    _lif.pxd          the windowed loop of leaky IF networks (run_lif) and its setup
     _loop.pxd         the event-by-event loop (run_loop) and run_events
 """
 

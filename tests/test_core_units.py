@@ -67,7 +67,8 @@ def test_every_unit_is_used_and_the_module_is_one():
 @pytest.mark.parametrize("unit", LAYERS)
 def test_no_function_over_150_lines(unit):
     funcs = _functions(_source(unit))
-    assert funcs or unit == "_core_types", unit       # the types unit declares, defines nothing
+    # the types unit declares, defines nothing; the random unit's functions are C (its extern block)
+    assert funcs or unit in ("_core_types", "_random"), unit
     long = [(name, n) for name, n in funcs if n > MAX_LINES]
     assert not long, f"{unit}: {long}"
 

@@ -83,6 +83,10 @@ def _feedforward(seed: int, t_end: float):
     net.add_poisson("shared", 5, 0.2, seed=seed + 1, record=True)
     net.connect("shared", "lif", sp.csr_matrix(rng.normal(0.0, 2.0, (n, 5)) * (rng.random((n, 5)) < 0.5)),
                 delay=1.25)
+    # a second drive of each neuron, inhibitory: one private drive per neuron, so these go through
+    # the window's emitters
+    net.add_poisson("inhib", n, 0.4, seed=seed + 2, record=False)
+    net.connect("inhib", "lif", sp.identity(n, format="csr") * -1.1, delay=0.5)
     st = np.sort(rng.uniform(0.0, t_end, 300))
     net.add_spike_source("given", (rng.integers(0, 10, st.size), st))
     net.connect("given", "lif", sp.csr_matrix(rng.normal(0.5, 1.5, (n, 10))), delay=0.75)
@@ -172,3 +176,60 @@ def test_lif_loop_exact_spike_times_of_a_driven_neuron_in_closed_form():
         expect.append(tc)
         v, tl = vr, tc + tref
     np.testing.assert_allclose(res["n"].times, expect, rtol=1e-12, atol=1e-13)
+
+
+def test_lif_loop_is_invariant_to_relabelling_with_simultaneous_arrivals():
+    # given spikes on a coarse grid make many arrivals coincide (summed before one threshold test);
+    # relabelling the neurons and reversing the connect order give the same spikes, to the bit
+    rng = np.random.default_rng(3)
+    n, m = 60, 12
+    W = sp.csr_matrix(rng.normal(0.2, 1.5, (n, n)) * (rng.random((n, n)) < 0.15))
+    U = sp.csr_matrix(rng.normal(0.5, 2.0, (n, m)) * (rng.random((n, m)) < 0.5))
+    st = np.round(np.sort(rng.uniform(0.0, 60.0, 600)), 1)
+    si = rng.integers(0, m, st.size)
+    E_L = rng.uniform(-58.0, -49.0, n)
+    v0 = rng.uniform(-60.0, -51.0, n)
+
+    def run(perm, reverse):
+        net = ts.Network()
+        net.add_population("lif", ts.Neurons.from_lif(n, tau_m=10.0, V_th=-50.0, V_reset=-60.0, E_L=E_L[perm],
+                                                      C_m=1.0, t_ref=1.0, V_m=v0[perm]))
+        net.add_spike_source("g", (si, st))
+        steps = [("lif", "lif", W[perm][:, perm], 0.5), ("g", "lif", U[perm], 0.25)]
+        for pre, post, M, d in (steps[::-1] if reverse else steps):
+            net.connect(pre, post, M, delay=d)
+        res = net.run(60.0)
+        assert res.stats["slices"] > 0 and res.stats["summed_deliveries"] > 0
+        out = res["lif"]
+        j = perm[out.indices]          # new neuron k is old neuron perm[k]
+        order = np.lexsort((j, out.times))
+        return out.times[order], j[order]
+    t0, i0 = run(np.arange(n), False)
+    assert t0.size > 100
+    for seed in range(3):
+        t1, i1 = run(np.random.default_rng(seed).permutation(n), seed == 1)
+        assert t1.tobytes() == t0.tobytes() and np.array_equal(i1, i0)
+
+
+def test_ctrl_c_interrupts_the_lif_loop():
+    import textwrap
+    from oracle import interrupt_after
+    code = textwrap.dedent("""
+        import sys, numpy as np, scipy.sparse as sp, tem_sim as ts
+        n = 2000
+        W = sp.random(n, n, density=0.02, random_state=0, format="csr") * 0.2
+        net = ts.Network()
+        net.add_population("p", ts.Neurons.from_lif(n, tau_m=20.0, V_th=20.0, V_reset=10.0, E_L=0.0, t_ref=2.0))
+        net.add_poisson("ext", n, 20.0, seed=0, record=False)
+        net.connect("ext", "p", sp.identity(n, format="csr") * 0.1, delay=1.5)
+        net.connect("p", "p", W, delay=1.5)
+        print("ready", flush=True)
+        try:
+            net.run(1e7, max_spikes=10**12)
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(3)
+    """)
+    elapsed, out, rc = interrupt_after(code, wait=1.5)
+    assert elapsed < 15.0
+    assert "interrupted" in out and rc == 3
