@@ -124,13 +124,18 @@ cdef struct LHot:
     double Ek                 # E(tk)
 
 
+cdef struct LRec:
+    # a neuron's two cache lines, side by side (the second is read only by a private drive's events)
+    LHot h
+    KStream k
+
+
 cdef struct Lif:
-    LHot* h                   # N, 64-byte aligned
+    LRec* r                   # N, 64-byte aligned
     void* h_mem
     double* lP                # N: steady state P
     double* vr                # N: v_reset - P
     double* ert               # N: e^{t_ref / tau}
-    KStream* ks               # N (used where h.tk was ever finite)
     Py_ssize_t* streams       # the neurons with a private drive
     Py_ssize_t n_streams
     Py_ssize_t* emit          # the other Poisson neurons (their index among the Poisson neurons)
@@ -164,7 +169,7 @@ cdef inline void lif_lower(Lif* L, Py_ssize_t j, double X) noexcept nogil:
 
 cdef inline int lif_fire(Net* net, Lif* L, Py_ssize_t j, double t, double Et) except -1 nogil:
     """Neuron j is at or above threshold at t (E(t) = Et): its spikes, reset and refractory period."""
-    cdef LHot* h = &L.h[j]
+    cdef LHot* h = &L.r[j].h
     cdef double d2
     h.tl = t
     if net.rmode[j] == R_SUBTRACT:
@@ -187,7 +192,7 @@ cdef inline int lif_fire(Net* net, Lif* L, Py_ssize_t j, double t, double Et) ex
 
 cdef inline int lif_jump(Net* net, Lif* L, Py_ssize_t j, double t, double Et, double w) except -1 nogil:
     """A jump of weight w at t reaches neuron j (not refractory): apply it and test the threshold."""
-    cdef LHot* h = &L.h[j]
+    cdef LHot* h = &L.r[j].h
     h.u += w * h.rk * Et
     h.tl = t
     if h.u >= h.thr * Et:
@@ -200,16 +205,16 @@ cdef inline int lif_jump(Net* net, Lif* L, Py_ssize_t j, double t, double Et, do
 
 cdef inline void lif_next_kick(Net* net, Lif* L, Py_ssize_t j) noexcept nogil:
     """Draw neuron j's private drive's next event (tem_next_kick)."""
-    tem_next_kick(&L.ks[j], &L.h[j].tk, &L.h[j].Ek, net.t_end, L.rtau, L.G)
+    tem_next_kick(&L.r[j].k, &L.r[j].h.tk, &L.r[j].h.Ek, net.t_end, L.rtau, L.G)
 
 
 cdef inline int lif_kicks(Net* net, Lif* L, Py_ssize_t j, double lim) except -1 nogil:
     """lif_catch_up() for a neuron that cannot cross by drift (its steady state is below threshold):
     its private drive's events before ``lim`` only (tem_kicks, in C)."""
-    cdef LHot* h = &L.h[j]
+    cdef LHot* h = &L.r[j].h
     cdef Py_ssize_t n = 0
     cdef int rc
-    while tem_kicks(&h.u, &h.tk, &h.Ek, &L.ks[j], h.tl, h.thr, h.rk, lim, net.t_end, L.rtau, L.G, &n):
+    while tem_kicks(&h.u, &h.tk, &h.Ek, &L.r[j].k, h.tl, h.thr, h.rk, lim, net.t_end, L.rtau, L.G, &n):
         rc = lif_fire(net, L, j, h.tk, h.Ek)
         if rc != 0:
             return rc
@@ -222,7 +227,7 @@ cdef inline int lif_kicks(Net* net, Lif* L, Py_ssize_t j, double lim) except -1 
 cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double Elim) except -1 nogil:
     """Move neuron j through its own events before ``lim`` (E(lim) = Elim): its crossings by drift
     and its private drive's arrivals."""
-    cdef LHot* h = &L.h[j]
+    cdef LHot* h = &L.r[j].h
     cdef double tn, En, ts
     cdef int rc
     if h.rthr == 0.0:
@@ -253,7 +258,7 @@ cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double 
             net.n_syn_events += 1
             net.n_deliveries += 1
             if tn >= h.tl:
-                rc = lif_jump(net, L, j, tn, En, L.ks[j].w)
+                rc = lif_jump(net, L, j, tn, En, L.r[j].k.w)
                 if rc != 0:
                     return rc
             lif_next_kick(net, L, j)
@@ -264,8 +269,8 @@ cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double 
 # --------------------------------------------------------------------------- arrivals
 cdef inline void lif_absorb_kicks(Net* net, Lif* L, Py_ssize_t j, double t) noexcept nogil:
     """Neuron j is pending at instant t: its private drive's events at t join the sum."""
-    while L.h[j].tk == t:
-        dd_add(&net.acc[j].hi, &net.acc[j].lo, L.ks[j].w)
+    while L.r[j].h.tk == t:
+        dd_add(&net.acc[j].hi, &net.acc[j].lo, L.r[j].k.w)
         net.n_syn_events += 1
         net.n_deliveries += 1
         lif_next_kick(net, L, j)
@@ -312,11 +317,11 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
     for k in range(k0, k1):
         kp = k + 8
         if kp < k1:
-            TEM_PREFETCH(&L.h[targets[kp]])
-            TEM_PREFETCH(&L.ks[targets[kp]])
+            TEM_PREFETCH(&L.r[targets[kp]].h)
+            TEM_PREFETCH(&L.r[targets[kp]].k)
         j = targets[k]
         w = net.weights[k]
-        h = &L.h[j]
+        h = &L.r[j].h
         if h.tk < t or h.X <= Et:
             rc = lif_catch_up(net, L, j, t, Et)
             if rc != 0:
@@ -361,12 +366,12 @@ cdef inline int lif_scan(Net* net, Lif* L, double T1, double E1) except -1 nogil
                 mb = INFINITY
                 j1 = min((b + 1) << BLK, net.N)
                 for j in range(b << BLK, j1):
-                    if L.h[j].X <= E1:
+                    if L.r[j].h.X <= E1:
                         rc = lif_catch_up(net, L, j, T1, E1)
                         if rc != 0:
                             return rc
-                    if L.h[j].X < mb:
-                        mb = L.h[j].X
+                    if L.r[j].h.X < mb:
+                        mb = L.r[j].h.X
                 L.bmin[b] = mb
             if L.bmin[b] < ms:
                 ms = L.bmin[b]
@@ -410,9 +415,9 @@ cdef inline void lif_rebase(Net* net, Lif* L, double G) noexcept nogil:
     cdef double f = exp(-(G - L.G) * L.rtau)
     cdef Py_ssize_t j
     for j in range(net.N):
-        L.h[j].u *= f
-        L.h[j].X *= f
-        L.h[j].Ek *= f
+        L.r[j].h.u *= f
+        L.r[j].h.X *= f
+        L.r[j].h.Ek *= f
     for j in range(L.nb):
         L.bmin[j] *= f
     for j in range(L.ns):
@@ -437,14 +442,14 @@ cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) e
             return rc
     for a in range(L.n_streams):
         j = L.streams[a]
-        if L.h[j].tk < T1 or L.h[j].X <= E1:
+        if L.r[j].h.tk < T1 or L.r[j].h.X <= E1:
             rc = lif_catch_up(net, L, j, T1, E1)
             if rc != 0:
                 return rc
-        if L.h[j].tk < m:
-            m = L.h[j].tk
-        if L.h[j].tk < INFINITY:
-            L.h[j].Ek = lif_E(L, L.h[j].tk)     # exact again (lif_next_kick)
+        if L.r[j].h.tk < m:
+            m = L.r[j].h.tk
+        if L.r[j].h.tk < INFINITY:
+            L.r[j].h.Ek = lif_E(L, L.r[j].h.tk)     # exact again (lif_next_kick)
     if L.gmin <= E1:
         rc = lif_scan(net, L, T1, E1)
         if rc != 0:
@@ -473,8 +478,8 @@ cdef inline int run_lif(Net* net, Lif* L, double dmin) except -1 nogil:
     cdef int rc
     T = INFINITY
     for a in range(L.n_streams):
-        if L.h[L.streams[a]].tk < T:
-            T = L.h[L.streams[a]].tk
+        if L.r[L.streams[a]].h.tk < T:
+            T = L.r[L.streams[a]].h.tk
     for a in range(L.n_emit):
         if L.em_t[a] < T:
             T = L.em_t[a]
@@ -559,12 +564,10 @@ cdef inline Py_ssize_t _out_degree(Net* net, Py_ssize_t i, Py_ssize_t* first) no
 cdef inline void lif_free(Lif* L) noexcept nogil:
     free(L.h_mem)
     free(L.lP)
-    free(L.ks)
     free(L.streams)
     free(L.emit)
     L.h_mem = NULL
     L.lP = NULL
-    L.ks = NULL
     L.streams = NULL
     L.emit = NULL
 
@@ -582,13 +585,13 @@ cdef inline void _lif_neurons(Net* net, Lif* L) noexcept nogil:
     L.gmin = INFINITY
     for j in range(net.N):
         hj = &net.hot[P + j]
-        h = &L.h[j]
+        h = &L.r[j].h
         h.tk = INFINITY
         h.Ek = INFINITY
         h.X = INFINITY
         h.rthr = 0.0
         h.tl = 0.0
-        L.ks[j].rr = 0.0
+        L.r[j].k.rr = 0.0
         if hj.fast != F_LEAKY:
             h.u = 0.0
             h.thr = INFINITY           # never fires (Poisson and inert neurons)
@@ -622,8 +625,8 @@ cdef inline void _lif_sources(Net* net, Lif* L) noexcept nogil:
         first[1] = 0
         if not net.pz_record[q] and _out_degree(net, i, first) == 1:
             j = net.targets[first[0]]
-            if net.hot[net.P + j].fast == F_LEAKY and L.ks[j].rr == 0.0:
-                k = &L.ks[j]
+            if net.hot[net.P + j].fast == F_LEAKY and L.r[j].k.rr == 0.0:
+                k = &L.r[j].k
                 k.s = s0
                 k.w = net.weights[first[0]]
                 k.d = net.delay[first[1]]
@@ -633,8 +636,8 @@ cdef inline void _lif_sources(Net* net, Lif* L) noexcept nogil:
                 k.st[2] = net.pz_state[4 * q + 2]
                 k.st[3] = net.pz_state[4 * q + 3]
                 if s0 <= net.t_end and s0 + k.d <= net.t_end:
-                    L.h[j].tk = s0 + k.d
-                    L.h[j].Ek = lif_E(L, L.h[j].tk)
+                    L.r[j].h.tk = s0 + k.d
+                    L.r[j].h.Ek = lif_E(L, L.r[j].h.tk)
                 L.streams[L.n_streams] = j
                 L.n_streams += 1
                 continue
@@ -655,16 +658,15 @@ cdef inline int lif_begin(Net* net, Lif* L) except -1 nogil:
     L.n_streams = 0
     L.n_emit = 0
     L.n_drift = 0
-    L.h_mem = malloc(N * sizeof(LHot) + 64)
+    L.h_mem = malloc(N * sizeof(LRec) + 64)
     L.lP = <double*> malloc((3 * N + L.nb + L.ns + net.n_pz + 1) * sizeof(double))
-    L.ks = <KStream*> malloc(N * sizeof(KStream))
     L.streams = <Py_ssize_t*> malloc((N + 1) * sizeof(Py_ssize_t))
     L.emit = <Py_ssize_t*> malloc((net.n_pz + 1) * sizeof(Py_ssize_t))
-    if L.h_mem == NULL or L.lP == NULL or L.ks == NULL or L.streams == NULL or L.emit == NULL:
+    if L.h_mem == NULL or L.lP == NULL or L.streams == NULL or L.emit == NULL:
         lif_free(L)
         with gil:
             raise MemoryError("tem_sim: cannot allocate the simulation state")
-    L.h = <LHot*> ((<size_t> L.h_mem + 63) & ~(<size_t> 63))
+    L.r = <LRec*> ((<size_t> L.h_mem + 63) & ~(<size_t> 63))
     L.vr = L.lP + N
     L.ert = L.vr + N
     L.bmin = L.ert + N

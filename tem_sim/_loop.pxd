@@ -124,7 +124,6 @@ cdef inline int run_events(Net* net, bint use_sliced, const double* rec_t, Py_ss
     if use_sliced and n_rec_t == 0 and lif_eligible(net, &dmin, net.flist):
         L.h_mem = NULL
         L.lP = NULL
-        L.ks = NULL
         L.streams = NULL
         L.emit = NULL
         try:
