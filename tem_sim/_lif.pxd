@@ -411,19 +411,27 @@ cdef inline int lif_emit(Net* net, Lif* L) except -1 nogil:
 
 
 cdef inline void lif_rebase(Net* net, Lif* L, double G) noexcept nogil:
-    """Move the origin to G: every E-valued quantity is scaled by e^{-(G - G_old) / tau}."""
+    """Move the origin to G: every E-valued quantity is scaled by e^{-(G - G_old) / tau}. A
+    private drive's next E is computed afresh from its time, and a crossing whose E overflowed
+    (more than ~700 tau after the old origin) from u: scaling cannot bring back an infinity."""
     cdef double f = exp(-(G - L.G) * L.rtau)
     cdef Py_ssize_t j
-    for j in range(net.N):
-        L.r[j].h.u *= f
-        L.r[j].h.X *= f
-        L.r[j].h.Ek *= f
+    cdef LHot* h
+    L.G = G
     for j in range(L.nb):
         L.bmin[j] *= f
     for j in range(L.ns):
         L.smin[j] *= f
     L.gmin *= f
-    L.G = G
+    for j in range(net.N):
+        h = &L.r[j].h
+        h.u *= f
+        h.X *= f
+        if h.tk < INFINITY:
+            h.Ek = lif_E(L, h.tk)
+        if h.X == INFINITY and h.rthr != 0.0:
+            h.X = h.u * h.rthr
+            lif_lower(L, j, h.X)
 
 
 cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) except -1 nogil:
@@ -545,7 +553,8 @@ cdef inline bint lif_eligible(Net* net, double* dmin, Py_ssize_t* indeg) noexcep
         if h.fast == F_PERFECT and h.c0 == 0.0 and indeg[i] == 0 and h.vl < h.delta:
             continue
         return False
-    return rt != 0.0
+    # a window's E stays far from overflowing: e^{d / tau} (the origin moves every 8 tau)
+    return rt != 0.0 and d * rt < 600.0
 
 
 cdef inline Py_ssize_t _out_degree(Net* net, Py_ssize_t i, Py_ssize_t* first) noexcept nogil:
