@@ -547,8 +547,8 @@ cdef inline bint lif_eligible(Net* net, double* dmin, Py_ssize_t* indeg) noexcep
         if h.fast == F_LEAKY:
             if rt == 0.0:
                 rt = net.rtau[i]
-            if net.rtau[i] != rt or not (h.vl < h.delta):
-                return False
+            if net.rtau[i] != rt or not (h.vl < h.delta) or not (net.tref[i] * rt < 600.0):
+                return False        # (the state at the end of a refractory period is u e^{t_ref / tau})
             continue
         if h.fast == F_PERFECT and h.c0 == 0.0 and indeg[i] == 0 and h.vl < h.delta:
             continue

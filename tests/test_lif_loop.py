@@ -255,3 +255,22 @@ def test_lif_loop_with_sparse_drives_and_long_silences():
     assert a.stats["synaptic_events"] == b.stats["synaptic_events"] > 150
     assert a["lif"].count > 100
     _same(a["lif"].times, a["lif"].indices, b["lif"].times, b["lif"].indices, n)
+
+
+def test_refractory_periods_of_thousands_of_tau_go_to_the_event_loop():
+    # e^{t_ref / tau} would overflow in run_lif's state: such a network runs event by event, and is
+    # still exact (the independent reference)
+    from oracle import lif_network_events
+    n, tau = 4, 0.1
+    bias = np.array([12.0, 15.0, 20.0, 30.0])
+    t_ref = np.array([0.0, 80.0, 100.0, 150.0])
+    W = sp.csr_matrix(np.array([[0, 0.5, 0, 0], [0, 0, 0.5, 0], [0, 0, 0, 0.5], [0.5, 0, 0, 0]]))
+    net = ts.Network()
+    net.add_population("p", ts.Neurons(n, bias=bias, tau=tau, reset=-0.5, t_ref=t_ref, v0=np.zeros(n)))
+    net.connect("p", "p", W, delay=0.3)
+    res = net.run(400.0)
+    assert res.stats["slices"] == 0
+    times, idx = lif_network_events(np.ones(n), np.ones(n), bias, np.zeros(n), np.full(n, tau), np.full(n, -0.5),
+                                    t_ref, [(W, 0.3)], 400.0)
+    assert res["p"].count == times.size > 10
+    _same(res["p"].times, res["p"].indices, times, idx, n, atol=1e-12)
