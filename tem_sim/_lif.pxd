@@ -29,7 +29,7 @@ time its chaos amplifies them. Inline functions, compiled into the module that
 cimports them.
 """
 
-from libc.math cimport exp, log, INFINITY
+from libc.math cimport exp, log, nextafter, INFINITY
 from libc.stdlib cimport malloc, free, qsort
 from cpython.exc cimport PyErr_CheckSignals
 
@@ -150,6 +150,12 @@ cdef struct Lif:
     double rtau
     double tau
     Py_ssize_t n_drift        # neurons with thr < 0
+    const double* rec_t       # the times at which traces are recorded, ascending
+    Py_ssize_t n_rec_t
+    Py_ssize_t rr             # the next of them
+    const Py_ssize_t* rec_idx # the neurons recorded
+    Py_ssize_t n_rec_idx
+    double* traces            # n_rec_t x n_rec_idx
 
 
 # --------------------------------------------------------------------------- one neuron
@@ -434,6 +440,37 @@ cdef inline void lif_rebase(Net* net, Lif* L, double G) noexcept nogil:
             lif_lower(L, j, h.X)
 
 
+cdef inline int lif_record(Net* net, Lif* L, double t) except -1 nogil:
+    """Record the traces at every recording time before t (and at most t_end), as run_loop does: a
+    neuron is moved through its own events up to and including the recording time, then its v is
+    P + u / E (in a refractory period: the clamped value, u / E at the period's end)."""
+    cdef double r, lim, Elim
+    cdef Py_ssize_t k, j
+    cdef int rc
+    cdef LHot* h
+    cdef double* row
+    while L.rr < L.n_rec_t and L.rec_t[L.rr] < t and L.rec_t[L.rr] <= net.t_end:
+        r = L.rec_t[L.rr]
+        row = L.traces + L.rr * L.n_rec_idx
+        lim = nextafter(r, INFINITY)           # its events at r too
+        Elim = lif_E(L, r)                     # (a crossing by drift at r too)
+        for k in range(L.n_rec_idx):
+            j = L.rec_idx[k]
+            h = &L.r[j].h
+            if h.tk < lim or h.X <= Elim:
+                rc = lif_catch_up(net, L, j, lim, Elim)
+                if rc != 0:
+                    return rc
+            if h.thr == INFINITY:
+                row[k] = net.hot[net.P + j].vl          # a neuron that never moves
+            elif r < h.tl:
+                row[k] = L.lP[j] + h.u / lif_E(L, h.tl)
+            else:
+                row[k] = L.lP[j] + h.u / lif_E(L, r)
+        L.rr += 1
+    return 0
+
+
 cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) except -1 nogil:
     """One window [T, T1): its arrivals in event order, then every neuron's own events before T1,
     the other Poisson neurons' events, and the window's spikes out. *nxt: the earliest own event
@@ -445,7 +482,15 @@ cdef inline int lif_window(Net* net, Lif* L, double T, double T1, double* nxt) e
         lif_rebase(net, L, T)
     E1 = lif_E(L, T1)
     while net.heap[0].key < T1 and net.heap[0].key <= net.t_end:
+        if L.n_rec_t > 0:
+            rc = lif_record(net, L, net.heap[0].key)
+            if rc != 0:
+                return rc
         rc = lif_deliver(net, L, net.heap[0].id)
+        if rc != 0:
+            return rc
+    if L.n_rec_t > 0:
+        rc = lif_record(net, L, T1)
         if rc != 0:
             return rc
     for a in range(L.n_streams):
@@ -515,6 +560,8 @@ cdef inline int run_lif(Net* net, Lif* L, double dmin) except -1 nogil:
             T = nxt
         if T < T1:
             T = T1
+    if L.n_rec_t > 0:
+        return lif_record(net, L, INFINITY)
     return 0
 
 

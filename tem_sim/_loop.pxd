@@ -111,9 +111,9 @@ cdef inline int run_loop(Net* net, const double* rec_t, Py_ssize_t n_rec_t, cons
 
 cdef inline int run_events(Net* net, bint use_sliced, const double* rec_t, Py_ssize_t n_rec_t,
                            const Py_ssize_t* rec_idx, Py_ssize_t n_rec_idx, double* traces) except -1 nogil:
-    """Run the simulation from its initial state: run_lif() or run_sliced() when the network allows
-    it (and ``use_sliced``, and no traces are recorded), else, or when run_sliced() stops with
-    SLICED_RESTART, run_loop()."""
+    """Run the simulation from its initial state: run_lif() when the network allows it (and
+    ``use_sliced``), or run_sliced() (when no traces are recorded either), else, or when
+    run_sliced() stops with SLICED_RESTART, run_loop()."""
     cdef Hot* hot_save = NULL
     cdef HeapEntry* heap_save = NULL
     cdef void* sh_mem = NULL
@@ -121,11 +121,17 @@ cdef inline int run_events(Net* net, bint use_sliced, const double* rec_t, Py_ss
     cdef int rc = 0
     cdef bint sliced
     cdef Lif L
-    if use_sliced and n_rec_t == 0 and lif_eligible(net, &dmin, net.flist):
+    if use_sliced and lif_eligible(net, &dmin, net.flist):
         L.h_mem = NULL
         L.lP = NULL
         L.streams = NULL
         L.emit = NULL
+        L.rec_t = rec_t
+        L.n_rec_t = n_rec_t
+        L.rr = 0
+        L.rec_idx = rec_idx
+        L.n_rec_idx = n_rec_idx
+        L.traces = traces
         try:
             lif_begin(net, &L)
             rc = run_lif(net, &L, dmin)
