@@ -8,9 +8,15 @@ an update is a decrease- or increase-key by sifting a hole. Ties go to the
 lower id: arrivals come before crossings at the same instant. All functions
 are inline (they are compiled into the module that cimports them); sift_up and
 sift_down are the inner steps of heap_update and of the fast path's fast_key.
+Two helpers of the sliced loops (run_sliced, run_lif) live here too, below
+both: heap_of_projections (their heap holds the projections only) and ctrl_c
+(their look for Ctrl-C).
 """
 
-from tem_sim._core_types cimport Net, Hot, HeapEntry
+from libc.math cimport INFINITY
+from cpython.exc cimport PyErr_CheckSignals
+
+from tem_sim._core_types cimport Net, Hot, HeapEntry, Fifo, SIGNAL_CHECK_EVERY
 
 cdef inline bint _before(double ka, Py_ssize_t a, double kb, Py_ssize_t b) noexcept nogil:
     return ka < kb or (ka == kb and a < b)
@@ -82,3 +88,29 @@ cdef inline void heap_update(Net* net, Py_ssize_t item, double k) noexcept nogil
     else:
         sift_up(net, item, k)               # a NaN: both passes, as a plain update would do
         sift_down(net, item, k)
+
+
+cdef inline void heap_of_projections(Net* net) noexcept nogil:
+    """Make the heap hold the P projections only, keyed by the heads of their FIFOs (the sliced
+    loops keep their neurons out of it)."""
+    cdef Py_ssize_t p
+    for p in range(net.P):
+        net.heap[p].key = INFINITY
+        net.heap[p].id = p
+        net.hot[p].key = INFINITY
+        net.hot[p].pos = p
+    net.n_items = net.P
+    for p in range(net.P):
+        if net.fifo[p].size > 0:
+            heap_update(net, p, net.fifo[p].buf[net.fifo[p].head].t)
+
+
+cdef inline int ctrl_c(Py_ssize_t* work) except -1 nogil:
+    """The sliced loops' look for Ctrl-C: once their work counter passes SIGNAL_CHECK_EVERY (then
+    reset), take the GIL and return -1 when a signal handler raised."""
+    if work[0] > SIGNAL_CHECK_EVERY:
+        work[0] = 0
+        with gil:
+            if PyErr_CheckSignals() != 0:
+                return -1
+    return 0

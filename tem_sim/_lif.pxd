@@ -31,10 +31,9 @@ cimports them.
 
 from libc.math cimport exp, log, nextafter, INFINITY
 from libc.stdlib cimport malloc, free, qsort
-from cpython.exc cimport PyErr_CheckSignals
 
 from tem_sim._core_types cimport *
-from tem_sim._heap cimport heap_update
+from tem_sim._heap cimport heap_update, heap_of_projections, ctrl_c
 from tem_sim._random cimport rng_exp
 from tem_sim._events cimport push_spike, fifo_push, fire, pend, dd_add
 from tem_sim._sliced cimport sl_push, _cross_cmp
@@ -550,11 +549,8 @@ cdef inline int run_lif(Net* net, Lif* L, double dmin) except -1 nogil:
         if rc != 0:
             return rc
         work += 1 + (net.n_syn_events - n0) // 16
-        if work > SIGNAL_CHECK_EVERY:
-            work = 0
-            with gil:
-                if PyErr_CheckSignals() != 0:
-                    return -1
+        if ctrl_c(&work) != 0:
+            return -1
         T = net.heap[0].key
         if nxt < T:
             T = nxt
@@ -734,13 +730,5 @@ cdef inline int lif_begin(Net* net, Lif* L) except -1 nogil:
             L.tau = net.tau[j]
     _lif_neurons(net, L)
     _lif_sources(net, L)
-    for p in range(P):
-        net.heap[p].key = INFINITY
-        net.heap[p].id = p
-        net.hot[p].key = INFINITY
-        net.hot[p].pos = p
-    net.n_items = P
-    for p in range(P):
-        if net.fifo[p].size > 0:
-            heap_update(net, p, net.fifo[p].buf[net.fifo[p].head].t)
+    heap_of_projections(net)
     return 0

@@ -29,10 +29,9 @@ Inline functions, compiled into the module that cimports them.
 from libc.math cimport frexp, isfinite, INFINITY
 from libc.stdlib cimport malloc, realloc, free, qsort
 from libc.string cimport memcpy
-from cpython.exc cimport PyErr_CheckSignals
 
 from tem_sim._core_types cimport *
-from tem_sim._heap cimport heap_update
+from tem_sim._heap cimport heap_update, heap_of_projections, ctrl_c
 from tem_sim._events cimport fire, pend, dd_add, _idx_cmp, preload
 
 cdef inline int sl_push(SpikeRec** buf, Py_ssize_t* n, Py_ssize_t* cap, double t, Py_ssize_t j,
@@ -333,11 +332,8 @@ cdef inline int run_sliced(Net* net, double dmin) except -1 nogil:
         work += net.n_arr + net.n_cross + 1 + (net.n_syn_events - syn0) // 16
         net.n_arr = 0
         net.n_cross = 0
-        if work > SIGNAL_CHECK_EVERY:
-            work = 0
-            with gil:
-                if PyErr_CheckSignals() != 0:
-                    return -1
+        if ctrl_c(&work) != 0:
+            return -1
         T = net.heap[0].key
         if net.gmin < T:
             T = net.gmin
@@ -411,15 +407,7 @@ cdef inline int sliced_begin(Net* net, Hot** hot_save, HeapEntry** heap_save,
     memcpy(hot_save[0], net.hot, n * sizeof(Hot))
     memcpy(heap_save[0], net.heap, n * sizeof(HeapEntry))
     # the heap holds the projections only (in flight: the given spikes of spike sources)
-    for p in range(P):
-        net.heap[p].key = INFINITY
-        net.heap[p].id = p
-        net.hot[p].key = INFINITY
-        net.hot[p].pos = p
-    net.n_items = P
-    for p in range(P):
-        if net.fifo[p].size > 0:
-            heap_update(net, p, net.fifo[p].buf[net.fifo[p].head].t)
+    heap_of_projections(net)
     net.bm2 = net.bm1 + net.nb1
     net.bm3 = net.bm2 + net.nb2
     for b in range(net.nb1 + net.nb2 + net.nb3):
