@@ -300,7 +300,7 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
     cdef double t = f.buf[f.head].t
     cdef Py_ssize_t src = f.buf[f.head].src
     cdef Py_ssize_t row = net.indptr_off[p] + (src - net.pre_start[p])
-    cdef Py_ssize_t k, kp, j, k0, k1
+    cdef Py_ssize_t k, kp, j, k0, k1, nk = 0
     cdef double Et, w
     cdef int rc
     cdef bint more, summed
@@ -327,7 +327,15 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
         j = targets[k]
         w = net.weights[k]
         h = &L.r[j].h
-        if h.tk < t or h.X <= Et:
+        if h.tk < t and h.rthr == 0.0:
+            # the private drive's events before t (tem_kicks, inlined here: the common case)
+            while tem_kicks(&h.u, &h.tk, &h.Ek, &L.r[j].k, h.tl, h.thr, h.rk, t, net.t_end, L.rtau, L.G,
+                            &nk):
+                rc = lif_fire(net, L, j, h.tk, h.Ek)
+                if rc != 0:
+                    return rc
+                lif_next_kick(net, L, j)
+        elif h.tk < t or h.X <= Et:
             rc = lif_catch_up(net, L, j, t, Et)
             if rc != 0:
                 return rc
@@ -347,7 +355,8 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
         elif h.rthr != 0.0:
             h.X = h.u * h.rthr
             lif_lower(L, j, h.X)
-    net.n_syn_events += k1 - k0
+    net.n_syn_events += k1 - k0 + nk
+    net.n_deliveries += nk
     if not more and net.n_plist > 0:
         net.acc_open = False
         return lif_flush(net, L, t, Et)
