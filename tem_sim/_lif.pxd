@@ -29,7 +29,7 @@ time its chaos amplifies them. Inline functions, compiled into the module that
 cimports them.
 """
 
-from libc.math cimport exp, log, nextafter, INFINITY
+from libc.math cimport exp, log, fabs, nextafter, INFINITY
 from libc.stdlib cimport malloc, free, qsort
 
 from tem_sim._core_types cimport *
@@ -229,9 +229,13 @@ cdef inline int lif_kicks(Net* net, Lif* L, Py_ssize_t j, double lim) except -1 
     return 0
 
 
-cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double Elim) except -1 nogil:
+cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double Elim,
+                             bint arrival=False) except -1 nogil:
     """Move neuron j through its own events before ``lim`` (E(lim) = Elim): its crossings by drift
-    and its private drive's arrivals."""
+    and its private drive's arrivals. With ``arrival`` (an arrival at lim comes next), a crossing
+    at lim itself, to within rounding, is left for after it: the arrivals of an instant come
+    before its threshold test (in a recurrent network a crossing and an arrival often coincide
+    exactly, being the same sums of delays and intervals in another order)."""
     cdef LHot* h = &L.r[j].h
     cdef double tn, En, ts
     cdef int rc
@@ -247,6 +251,8 @@ cdef inline int lif_catch_up(Net* net, Lif* L, Py_ssize_t j, double lim, double 
         if h.X <= En:
             # v reaches delta where E = X, before the next event
             ts = L.G + L.tau * log(h.X)
+            if arrival and tn == lim and ts >= lim - 64.0 * EPS * (fabs(lim) + L.tau):
+                return 0
             if ts < h.tl:
                 ts = h.tl
             if ts > tn:
@@ -336,7 +342,7 @@ cdef inline int lif_deliver(Net* net, Lif* L, Py_ssize_t p) except -1 nogil:
                     return rc
                 lif_next_kick(net, L, j)
         elif h.tk < t or h.X <= Et:
-            rc = lif_catch_up(net, L, j, t, Et)
+            rc = lif_catch_up(net, L, j, t, Et, True)
             if rc != 0:
                 return rc
         if t < h.tl:
