@@ -89,7 +89,8 @@ def crb_engine(examples: list, W: np.ndarray, nrn: Neurons, level: float, h: flo
                 continue
             d = np.diff(t)
             sigma = level * np.linalg.norm(d) / d.size
-            D = np.column_stack([c[j] for c in cols])
+            k_all = min(c[j].size for c in cols)     # a perturbation may add or drop the last spike
+            D = np.column_stack([c[j][:k_all] for c in cols])
             fim[j] += D.T @ D / sigma ** 2
     try:
         if np.max(np.linalg.cond(fim)) > 1e14:

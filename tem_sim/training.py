@@ -504,7 +504,7 @@ def _first_crossings(t: np.ndarray, g0: np.ndarray, ua: np.ndarray, half: np.nda
     return times, jump & ~before
 
 
-def _refine_delta_gls(examples: list, R: NeuronRows, C: Any, rc: np.ndarray, w: np.ndarray, bias: float,
+def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: np.ndarray, w: np.ndarray, bias: float,
                       keep: np.ndarray | None, g: np.ndarray, noise: float, j: int, opts: dict) -> tuple | None:
     """Gauss-Newton on the spike times for a perfect neuron with delta-synapse inputs.
 
@@ -515,14 +515,14 @@ def _refine_delta_gls(examples: list, R: NeuronRows, C: Any, rc: np.ndarray, w: 
     crossing of the integrated drive, arrivals included (:func:`_first_crossings`); the residuals
     ``t_obs - t_pred`` are the jitter, the Jacobian is ``-X_k / u(t_k)`` for crossings by drift and
     0 for those by an arrival (no information), and rows more than :data:`_REFINE_OUTLIER` jitter
-    levels off are left out. Returns ``(w, std_errors, noise)`` or None when it does not apply.
+    levels off are left out. ``tables``: each example's :func:`_delta_arrival_table`. Returns
+    ``(w, std_errors, noise)`` or None when it does not apply.
     """
+    if all(tab is None for tab in tables) or not R.n_rows or not np.isfinite(noise) or noise <= 0:
+        return None
     n_full = _n_inputs(examples[0][0])
     cols = np.arange(n_full) if keep is None else keep
     Cd = C.toarray() if sp.issparse(C) else np.asarray(C, dtype=float)
-    tables = [_delta_arrival_table(inp) for inp, _ in examples]
-    if all(tab is None for tab in tables) or not R.n_rows or not np.isfinite(noise) or noise <= 0:
-        return None
     ua = np.empty(R.n_rows)
     for e, (inp, _) in enumerate(examples):
         m = R.example == e
@@ -633,6 +633,7 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
                       n_points=opts["n_points"], margin=opts["margin"])
     out = []
     prev = None
+    shared: dict = {}          # what the chunk's neurons share, computed when first needed
     for q, (j, R) in enumerate(zip(js, rows)):
         keep = None if opts.get("mask") is None else np.flatnonzero(opts["mask"][q])
         lo, hi = opts["lo"][q], opts["hi"][q]
@@ -644,7 +645,8 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
         if keep is None or keep.size:
             tau = float(neurons.tau[q])
             leak = (float(neurons.kappa[q]), float(neurons.delta[q]), 0.0 if math.isinf(tau) else 1.0 / tau)
-            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak)
+            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak,
+                                   shared)
         else:
             w, info, se = _nothing_to_fit(R, int(j), opts)
         if keep is not None:
@@ -665,8 +667,10 @@ def _nothing_to_fit(R: NeuronRows, j: int, opts: dict) -> tuple:
 
 
 def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray, hi: np.ndarray,
-             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None) -> tuple:
-    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs)."""
+             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None,
+             shared: dict | None = None) -> tuple:
+    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs;
+    ``shared``: a cache of what the neurons of one chunk share)."""
     t0 = time.perf_counter()
     mode, first, w1 = opts["row_weights"], None, None
     if mode == "auto":
@@ -696,7 +700,11 @@ def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray,
         se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
         if mode == "jitter" and (leak is None or leak[2] == 0) and diag["identifiable"]:
             # delta arrivals: the spike times themselves, arrivals and arrival-triggered spikes included
-            refined = _refine_delta_gls(examples, R, A, r, w, bias, keep, g, noise, int(j), opts)
+            shared = {} if shared is None else shared
+            if "arrivals" not in shared:
+                shared["arrivals"] = [_delta_arrival_table(inp) for inp, _ in examples]
+            refined = _refine_delta_gls(shared["arrivals"], examples, R, A, r, w, bias, keep, g, noise, int(j),
+                                        opts)
             if refined is not None:
                 w, se, noise = refined
         return w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
