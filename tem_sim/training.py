@@ -23,7 +23,13 @@ neurons each example's equations are re-anchored at ``t = 0`` and weighted by
 ``1 / u(t_k)^2``, for leaky neurons the interval rows are whitened by their
 Jacobian in the spike times; each example's own jitter level is estimated
 from its share of the residual, and the drive is re-estimated once at the
-spike times the answer predicts. Per-weight standard errors come from the
+spike times the answer predicts. With delta-synapse spike inputs a perfect
+neuron's answer is then refined on the spike times themselves (Gauss-Newton):
+each spike is predicted as the first threshold crossing of the integrated
+drive, arrivals included, so an arrival that falls between a true and an
+observed spike does not count as jitter, and a spike triggered by an arrival
+(it happens at the arrival whatever the weights) carries no information
+instead of a wrong equation. Per-weight standard errors come from the
 solved system's covariance (:attr:`FitResult.std_errors`), the jitter from the
 residual (``info["noise"]``). ``fit_bias=True`` learns each neuron's bias as
 the weight of a constant input and reports a bias confounded with its inputs.
@@ -1175,7 +1181,10 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         depends on one spike time and the errors are independent) and weighted
         by ``1 / u(t_k)^2``, the drive at the spike estimated by a first
         unweighted solve; for independent Gaussian jitter of the spike times it
-        is the efficient estimator (its error attains the Cramer-Rao bound).
+        is the efficient estimator (its error attains the Cramer-Rao bound);
+        with delta-synapse spike inputs its answer is refined on the spike
+        times (see the module docstring: arrivals near a spike and
+        arrival-triggered spikes; least squares only, not OSQP).
         ``"auto"`` first solves the unweighted rows; when their residual is at
         the level of rounding the spike times (exact spikes, within
         :data:`EXACT_RESIDUAL_FACTOR`) that answer is kept, otherwise the GLS is
