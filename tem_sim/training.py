@@ -100,7 +100,7 @@ EXACT_RESIDUAL_FACTOR = 1e3
 LEAKY_SLOPE_FLOOR = 1e-3
 
 #: Spike-time refinement of the GLS for delta-synapse inputs: at most this many Gauss-Newton steps.
-REFINE_STEPS = 8
+REFINE_STEPS = 10
 
 _MAD_TO_SIGMA = 1.4826    # median absolute deviation -> standard deviation (Gaussian)
 _REFINE_HALF = 8.0         # half-width of the window searched for a threshold crossing, in jitter levels
@@ -535,38 +535,55 @@ def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: n
         if np.any(m):
             ua[m] = _input_values(inp, R.end[m])[:, cols] @ w + bias
     ua = _floor_drive(ua)
-    # a robust jitter level to start with: arrival-triggered spikes make the GLS residual's tail
-    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(Cd @ w - rc) / (ua * g)))
-    use = np.ones(R.n_rows, dtype=bool)
-    inv = None
-    for step in range(REFINE_STEPS + 1):
+
+    def residuals(w: np.ndarray, sigma: float) -> tuple | None:
+        """Observed minus predicted spike times (per example's jitter level) and the jump flags."""
         wfull = np.zeros(n_full)
         wfull[cols] = w
         g0 = Cd @ w - rc
         half = np.full(R.n_rows, _REFINE_HALF * sigma)
-        pred, jump = np.empty(R.n_rows), np.zeros(R.n_rows, dtype=bool)
+        pred, jump = R.end - g0 / ua, np.zeros(R.n_rows, dtype=bool)
         for e, tab in enumerate(tables):
             m = np.flatnonzero(R.example == e)
             if tab is None:
-                pred[m] = R.end[m] - g0[m] / ua[m]
                 continue
             width = np.searchsorted(tab[0], R.end[m] + half[m]) - np.searchsorted(tab[0], R.end[m] - half[m])
             if m.size * float(width.max(initial=0)) > _REFINE_MAX_ENTRIES:
                 return None
             pred[m], jump[m] = _first_crossings(R.end[m], g0[m], ua[m], half[m], tab[0], wfull[tab[1]])
-        resid = (R.end - pred) / g
-        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
-        if step == REFINE_STEPS or not sigma > 0:
-            break
+        return (R.end - pred) / g, jump
+
+    # a robust jitter level to start with: arrival-triggered spikes make the GLS residual's tail
+    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(Cd @ w - rc) / (ua * g)))
+    out = residuals(w, sigma)
+    if out is None or not sigma > 0:
+        return None
+    resid, jump = out
+    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
+    inv = None
+    for _ in range(REFINE_STEPS):
         use = np.abs(resid) <= _REFINE_OUTLIER * sigma
         J = np.where((use & ~jump)[:, None], -Cd / (ua * g)[:, None], 0.0)
         dw, diag, _, _ = _solve(J, np.where(use, resid, 0.0), None, 0.0, int(j), opts)
         inv = diag.get("inverse_diagonal")
         if not diag["identifiable"] or not np.all(np.isfinite(dw)):
             return None
-        w = w + dw
-        if inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
+        # damped: the longest of the steps 1, 1/2, 1/4 that does not widen the residuals (a
+        # full step can flip many spikes between crossing by drift and by an arrival at once)
+        for frac in (1.0, 0.5, 0.25):
+            out = residuals(w + frac * dw, sigma)
+            if out is not None and _MAD_TO_SIGMA * float(np.median(np.abs(out[0]))) <= sigma:
+                break
+        else:
             break
+        w = w + frac * dw
+        resid, jump = out
+        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
+        if frac == 1.0 and inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
+            break
+    if inv is None or not sigma > 0:
+        return None
+    use = np.abs(resid) <= _REFINE_OUTLIER * sigma
     K = int(use.sum())
     sigma = float(np.sqrt(np.sum(resid[use] ** 2) / max(K - w.size, 1)))
     return w, (np.full(w.size, np.nan) if inv is None else sigma * np.sqrt(inv)), sigma
