@@ -23,7 +23,13 @@ neurons each example's equations are re-anchored at ``t = 0`` and weighted by
 ``1 / u(t_k)^2``, for leaky neurons the interval rows are whitened by their
 Jacobian in the spike times; each example's own jitter level is estimated
 from its share of the residual, and the drive is re-estimated once at the
-spike times the answer predicts. Per-weight standard errors come from the
+spike times the answer predicts. With delta-synapse spike inputs a perfect
+neuron's answer is then refined on the spike times themselves (Gauss-Newton):
+each spike is predicted as the first threshold crossing of the integrated
+drive, arrivals included, so an arrival that falls between a true and an
+observed spike does not count as jitter, and a spike triggered by an arrival
+(it happens at the arrival whatever the weights) carries no information
+instead of a wrong equation. Per-weight standard errors come from the
 solved system's covariance (:attr:`FitResult.std_errors`), the jitter from the
 residual (``info["noise"]``). ``fit_bias=True`` learns each neuron's bias as
 the weight of a constant input and reports a bias confounded with its inputs.
@@ -62,9 +68,9 @@ import scipy.sparse as sp
 
 from ._validation import as_float_array, as_int, as_scalar
 from .constraints import EQ_E1, CombinedInputs, NeuronRows, SpikeInput, check_examples, layer_rows
-from .constraints import _intervals, _leaky_harmonic_integrals, _phi
+from .constraints import _intervals, _leaky_harmonic_integrals, _n_inputs, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
-from .kernels import Exponential, PeriodicLowpass
+from .kernels import Delta, Exponential, PeriodicLowpass
 from .neurons import Neurons
 from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, qr_solve, solve_lstsq, solve_osqp, svd_solve
@@ -93,6 +99,13 @@ EXACT_RESIDUAL_FACTOR = 1e3
 #: (a spike reached tangentially must not get all the weight).
 LEAKY_SLOPE_FLOOR = 1e-3
 
+#: Spike-time refinement of the GLS for delta-synapse inputs: at most this many Gauss-Newton steps.
+REFINE_STEPS = 10
+
+_MAD_TO_SIGMA = 1.4826    # median absolute deviation -> standard deviation (Gaussian)
+_REFINE_HALF = 8.0         # half-width of the window searched for a threshold crossing, in jitter levels
+_REFINE_OUTLIER = 6.0      # rows whose spike-time residual exceeds this many jitter levels are left out
+_REFINE_MAX_ENTRIES = 2e7  # (rows x arrivals in a window) above which arrivals are too dense to refine
 _METHODS = ("auto", "lstsq", "osqp")
 _JUMP_TOL = 1e-12          # layer_rows' default: same-instant repeats of a neuron's spike
 _PROBE_SEED = 0x7E55       # probes of the rounding uncertainty: seeded by (this, neuron index)
@@ -439,6 +452,143 @@ def _solve(Y: np.ndarray, c: np.ndarray, Z: Any, rho2: float, j: int, opts: dict
     return out
 
 
+def _delta_arrival_table(inputs: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """Sorted arrival times of the delta-synapse spikes among ``inputs`` and the input (column)
+    each belongs to, or None when there are none."""
+    parts = inputs.parts if isinstance(inputs, CombinedInputs) else [inputs]
+    times, cols, off = [], [], 0
+    for part in parts:
+        if isinstance(part, SpikeInput) and isinstance(part.kernel, Delta):
+            st = part.spikes
+            times.append(st.times + part.delay[st.indices])
+            cols.append(off + st.indices)
+        off += part.n_signals if hasattr(part, "n_signals") else part.n_inputs
+    if not times or not sum(t.size for t in times):
+        return None
+    t, c = np.concatenate(times), np.concatenate(cols)
+    order = np.argsort(t, kind="stable")
+    return t[order], c[order]
+
+
+def _first_crossings(t: np.ndarray, g0: np.ndarray, ua: np.ndarray, half: np.ndarray, arr: np.ndarray,
+                     wa: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a perfect integrator's drive first reaches its target near each observed spike.
+
+    Around spike ``k`` the integrated drive minus the target is ``G(s) = g0_k + ua_k (s - t_k)
+    + sum of the arrival weights wa in (t_k, s] - sum in (s, t_k]`` (analog drive ``ua_k > 0``
+    taken constant over the window, delta arrivals ``arr`` sorted). Searched from ``t_k - half_k``:
+    returns the first time ``G`` reaches 0 and whether an arrival's jump got it there (a spike
+    triggered by an arrival: its time does not depend on the weights). Crossings before the
+    window fall back to the linear ``t_k - g0_k / ua_k``.
+    """
+    lo = np.searchsorted(arr, t - half, side="right")
+    hi = np.searchsorted(arr, t + half, side="right")
+    width = int((hi - lo).max(initial=0))
+    pos = np.arange(width)
+    valid = pos[None, :] < (hi - lo)[:, None]
+    idx = np.where(valid, lo[:, None] + pos[None, :], 0)
+    s = np.where(valid, arr[idx], np.inf)
+    a = np.where(valid, wa[idx], 0.0)
+    start = t - half
+    g_start = g0 - ua * half - np.where(s <= t[:, None], a, 0.0).sum(axis=1)
+    with np.errstate(invalid="ignore"):
+        after = g_start[:, None] + ua[:, None] * (s - start[:, None]) + np.cumsum(a, axis=1)
+    # segment l starts at P[:, l] with value V[:, l] and ends at the next arrival E[:, l]
+    P = np.hstack([start[:, None], s])
+    V = np.hstack([g_start[:, None], after])
+    E = np.hstack([s, np.full((t.size, 1), np.inf)])
+    with np.errstate(invalid="ignore"):
+        drift_at = P - V / ua[:, None]
+        up = V >= 0
+        event = up | (drift_at <= E)
+    first = np.argmax(event, axis=1)
+    rows = np.arange(t.size)
+    jump = up[rows, first]
+    times = np.where(jump, P[rows, first], drift_at[rows, first])
+    before = jump & (first == 0)
+    times[before] = t[before] - g0[before] / ua[before]
+    return times, jump & ~before
+
+
+def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: np.ndarray, w: np.ndarray, bias: float,
+                      keep: np.ndarray | None, g: np.ndarray, noise: float, j: int, opts: dict) -> tuple | None:
+    """Gauss-Newton on the spike times for a perfect neuron with delta-synapse inputs.
+
+    The GLS for jitter linearises each spike time in the drive, which a delta arrival between
+    the true and the observed spike breaks: the row then carries the arrival's weight, not the
+    jitter, and a spike triggered by an arrival (it happens at the arrival whatever the weights)
+    gets an equation it does not satisfy. Here each spike's predicted time is the first threshold
+    crossing of the integrated drive, arrivals included (:func:`_first_crossings`); the residuals
+    ``t_obs - t_pred`` are the jitter, the Jacobian is ``-X_k / u(t_k)`` for crossings by drift and
+    0 for those by an arrival (no information), and rows more than :data:`_REFINE_OUTLIER` jitter
+    levels off are left out. ``tables``: each example's :func:`_delta_arrival_table`. Returns
+    ``(w, std_errors, noise)`` or None when it does not apply.
+    """
+    if all(tab is None for tab in tables) or not R.n_rows or not np.isfinite(noise) or noise <= 0:
+        return None
+    n_full = _n_inputs(examples[0][0])
+    cols = np.arange(n_full) if keep is None else keep
+    Cd = C.toarray() if sp.issparse(C) else np.asarray(C, dtype=float)
+    ua = np.empty(R.n_rows)
+    for e, (inp, _) in enumerate(examples):
+        m = R.example == e
+        if np.any(m):
+            ua[m] = _input_values(inp, R.end[m])[:, cols] @ w + bias
+    ua = _floor_drive(ua)
+
+    def residuals(w: np.ndarray, sigma: float) -> tuple | None:
+        """Observed minus predicted spike times (per example's jitter level) and the jump flags."""
+        wfull = np.zeros(n_full)
+        wfull[cols] = w
+        g0 = Cd @ w - rc
+        half = np.full(R.n_rows, _REFINE_HALF * sigma)
+        pred, jump = R.end - g0 / ua, np.zeros(R.n_rows, dtype=bool)
+        for e, tab in enumerate(tables):
+            m = np.flatnonzero(R.example == e)
+            if tab is None:
+                continue
+            width = np.searchsorted(tab[0], R.end[m] + half[m]) - np.searchsorted(tab[0], R.end[m] - half[m])
+            if m.size * float(width.max(initial=0)) > _REFINE_MAX_ENTRIES:
+                return None
+            pred[m], jump[m] = _first_crossings(R.end[m], g0[m], ua[m], half[m], tab[0], wfull[tab[1]])
+        return (R.end - pred) / g, jump
+
+    # a robust jitter level to start with: arrival-triggered spikes make the GLS residual's tail
+    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(Cd @ w - rc) / (ua * g)))
+    out = residuals(w, sigma)
+    if out is None or not sigma > 0:
+        return None
+    resid, jump = out
+    sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
+    inv = None
+    for _ in range(REFINE_STEPS):
+        use = np.abs(resid) <= _REFINE_OUTLIER * sigma
+        J = np.where((use & ~jump)[:, None], -Cd / (ua * g)[:, None], 0.0)
+        dw, diag, _, _ = _solve(J, np.where(use, resid, 0.0), None, 0.0, int(j), opts)
+        inv = diag.get("inverse_diagonal")
+        if not diag["identifiable"] or not np.all(np.isfinite(dw)):
+            return None
+        # damped: the longest of the steps 1, 1/2, 1/4 that does not widen the residuals (a
+        # full step can flip many spikes between crossing by drift and by an arrival at once)
+        for frac in (1.0, 0.5, 0.25):
+            out = residuals(w + frac * dw, sigma)
+            if out is not None and _MAD_TO_SIGMA * float(np.median(np.abs(out[0]))) <= sigma:
+                break
+        else:
+            break
+        w = w + frac * dw
+        resid, jump = out
+        sigma = _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
+        if frac == 1.0 and inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
+            break
+    if inv is None or not sigma > 0:
+        return None
+    use = np.abs(resid) <= _REFINE_OUTLIER * sigma
+    K = int(use.sum())
+    sigma = float(np.sqrt(np.sum(resid[use] ** 2) / max(K - w.size, 1)))
+    return w, (np.full(w.size, np.nan) if inv is None else sigma * np.sqrt(inv)), sigma
+
+
 def judge_uncertainty(info: dict, w: np.ndarray, uncertainty: float, ident_tol: float) -> None:
     """Record the rounding uncertainty in ``info`` and mark the answer not identifiable when it
     exceeds ``ident_tol * max(1, max|w|)`` (the one rule for every solver path)."""
@@ -506,6 +656,7 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
                       n_points=opts["n_points"], margin=opts["margin"])
     out = []
     prev = None
+    shared: dict = {}          # what the chunk's neurons share, computed when first needed
     for q, (j, R) in enumerate(zip(js, rows)):
         keep = None if opts.get("mask") is None else np.flatnonzero(opts["mask"][q])
         lo, hi = opts["lo"][q], opts["hi"][q]
@@ -517,7 +668,8 @@ def _fit_chunk(examples: list, neurons: Neurons, js: np.ndarray, opts: dict) -> 
         if keep is None or keep.size:
             tau = float(neurons.tau[q])
             leak = (float(neurons.kappa[q]), float(neurons.delta[q]), 0.0 if math.isinf(tau) else 1.0 / tau)
-            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak)
+            w, info, se = _fit_one(examples, R, int(j), float(neurons.bias[q]), lo, hi, warm, keep, opts, leak,
+                                   shared)
         else:
             w, info, se = _nothing_to_fit(R, int(j), opts)
         if keep is not None:
@@ -538,8 +690,10 @@ def _nothing_to_fit(R: NeuronRows, j: int, opts: dict) -> tuple:
 
 
 def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray, hi: np.ndarray,
-             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None) -> tuple:
-    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs)."""
+             prev: np.ndarray | None, keep: np.ndarray | None, opts: dict, leak: tuple | None = None,
+             shared: dict | None = None) -> tuple:
+    """One neuron's weights, report and standard errors from its rows (``keep``: its learned inputs;
+    ``shared``: a cache of what the neurons of one chunk share)."""
     t0 = time.perf_counter()
     mode, first, w1 = opts["row_weights"], None, None
     if mode == "auto":
@@ -556,6 +710,7 @@ def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray,
     A, r, S, Y, c, Z, scale = system
     weighting = "gls" if mode == "jitter" else ("none" if mode is None else "callable")
     res = Y @ _solve(Y, c, Z, 0.0, int(j), opts, bars=False)[0] - c if mode == "jitter" and R.n_rows else None
+    g = np.ones(R.n_rows)
     if res is not None and not _is_exact(float(np.linalg.norm(res)), Z):
         # each example's own jitter level, from its share of a first GLS answer's residual
         n_ex = len(examples)
@@ -566,6 +721,15 @@ def _fit_one(examples: list, R: NeuronRows, j: int, bias: float, lo: np.ndarray,
     if opts["method"] == "lstsq":
         w, diag, res, unc = first if first is not None else _solve(Y, c, Z, 0.0, int(j), opts)
         se, noise = _error_bars(diag, res, R.n_rows, R.n_inputs, scale)
+        if mode == "jitter" and (leak is None or leak[2] == 0) and diag["identifiable"]:
+            # delta arrivals: the spike times themselves, arrivals and arrival-triggered spikes included
+            shared = {} if shared is None else shared
+            if "arrivals" not in shared:
+                shared["arrivals"] = [_delta_arrival_table(inp) for inp, _ in examples]
+            refined = _refine_delta_gls(shared["arrivals"], examples, R, A, r, w, bias, keep, g, noise, int(j),
+                                        opts)
+            if refined is not None:
+                w, se, noise = refined
         return w, _lstsq_info(w, diag, res, unc, R.n_rows, R.n_inputs, int(j), R.n_spikes, t0,
                               opts["ident_tol"], noise, weighting), se
     w, info = solve_osqp(A, r, ridge=opts["ridge"], lasso=opts["lasso"], lower=lo,
@@ -1034,7 +1198,10 @@ def fit_layer(examples: Sequence[tuple[Any, Any]], neurons: Neurons, *, method: 
         depends on one spike time and the errors are independent) and weighted
         by ``1 / u(t_k)^2``, the drive at the spike estimated by a first
         unweighted solve; for independent Gaussian jitter of the spike times it
-        is the efficient estimator (its error attains the Cramer-Rao bound).
+        is the efficient estimator (its error attains the Cramer-Rao bound);
+        with delta-synapse spike inputs its answer is refined on the spike
+        times (see the module docstring: arrivals near a spike and
+        arrival-triggered spikes; least squares only, not OSQP).
         ``"auto"`` first solves the unweighted rows; when their residual is at
         the level of rounding the spike times (exact spikes, within
         :data:`EXACT_RESIDUAL_FACTOR`) that answer is kept, otherwise the GLS is

@@ -4,6 +4,8 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.integrate import quad
 
 from tem_sim import encode
@@ -94,6 +96,40 @@ def test_spike_rows_are_sparse_and_match_reference(kernel, tau):
         assert D[1, 0] == 1.0          # (0.2, 0.75]: 0.5 only
         assert D[2, 2] == 1.0          # neuron 2 arrives at 0.5 + 0.25 = b = 0.75
         assert D[3, 2] == 0.0          # ... and not in (0.75, 1.1]
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 2 ** 31 - 1), leaky=st.booleans(), ties=st.booleans())
+def test_dense_delta_rows_of_chained_intervals_match_a_brute_force_count(seed, leaky, ties):
+    """Recurrent populations give dense delta rows built run by run (a neuron's chained spike
+    intervals: one slice of the sorted arrivals each); mixed with unchained rows and exact ties
+    of arrivals and interval ends, every entry is the brute-force (weighted) count over ``(a, b]``."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 12))
+    t = rng.uniform(0.0, 10.0, 300)
+    if ties:
+        t = np.round(t, 1)
+    delay = np.round(rng.uniform(0.0, 0.3, n), 1) if ties else rng.uniform(0.0, 0.3, n)
+    si = SpikeInput(SpikeTrains(t, rng.integers(0, n, t.size), n_neurons=n, t_stop=11.0), Delta(), delay)
+    a_parts, b_parts = [], []
+    for _ in range(int(rng.integers(1, 4))):
+        e = np.sort(rng.uniform(0.0, 11.0, int(rng.integers(8, 30))))
+        e = np.round(e, 1) if ties else e
+        a_parts += [np.concatenate([[0.0], e[:-1]]), rng.uniform(0.0, 9.0, 3)]
+        b_parts += [e, a_parts[-1] + rng.uniform(0.0, 2.0, 3)]
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    tau = np.where(rng.random(a.size) < 0.5, 0.7, np.inf) if leaky else np.inf
+    L = interval_rows(si, a, b, tau)
+    assert sp.issparse(L) and L.has_canonical_format
+    lam = np.where(np.isfinite(tau), 1.0 / tau, 0.0) * np.ones(a.size)
+    ref = np.zeros((a.size, n))
+    for i in range(n):
+        s = si.arrivals(i)
+        for k in range(a.size):
+            inside = s[(s > a[k]) & (s <= b[k])]
+            ref[k, i] = np.exp(-lam[k] * (b[k] - inside)).sum()
+    np.testing.assert_allclose(L.toarray(), ref, rtol=1e-13, atol=0)
+    assert L.nnz == np.count_nonzero(ref)
 
 
 def test_periodic_lowpass_input_is_its_fourier_series():
