@@ -23,7 +23,8 @@ target's own pass, from its own stream, by the same arithmetic as in run_loop.
 Other Poisson neurons emit their events at the window's end. The window's
 spikes are emitted sorted by (time, neuron) into the output and the FIFOs.
 Simultaneous arrivals are summed in double-double before one threshold test,
-as in run_loop. The arithmetic differs from run_loop's closed forms by a few
+as in run_loop; a crossing by drift within rounding of an arrival is taken as
+simultaneous with it, so the arrival comes first (lif_catch_up). The arithmetic differs from run_loop's closed forms by a few
 roundings, so a chaotic network's spikes agree with run_loop's only up to the
 time its chaos amplifies them. Inline functions, compiled into the module that
 cimports them.
@@ -148,7 +149,6 @@ cdef struct Lif:
     double G
     double rtau
     double tau
-    Py_ssize_t n_drift        # neurons with thr < 0
     const double* rec_t       # the times at which traces are recorded, ascending
     Py_ssize_t n_rec_t
     Py_ssize_t rr             # the next of them
@@ -675,7 +675,6 @@ cdef inline void _lif_neurons(Net* net, Lif* L) noexcept nogil:
             h.rthr = 1.0 / h.thr
             h.X = h.u * h.rthr
             lif_lower(L, j, h.X)
-            L.n_drift += 1
 
 
 cdef inline void _lif_sources(Net* net, Lif* L) noexcept nogil:
@@ -724,7 +723,6 @@ cdef inline int lif_begin(Net* net, Lif* L) except -1 nogil:
     L.G = 0.0
     L.n_streams = 0
     L.n_emit = 0
-    L.n_drift = 0
     L.h_mem = malloc(N * sizeof(LRec) + 64)
     L.lP = <double*> malloc((3 * N + L.nb + L.ns + net.n_pz + 1) * sizeof(double))
     L.streams = <Py_ssize_t*> malloc((N + 1) * sizeof(Py_ssize_t))
