@@ -82,29 +82,30 @@ cdef inline int fifo_push(Net* net, Py_ssize_t p, double t, Py_ssize_t src) exce
     return 0
 
 
+cdef inline int send(Net* net, Py_ssize_t j, double t) except -1 nogil:
+    """Send a spike of neuron j at t down every outgoing projection (into their FIFOs)."""
+    cdef Py_ssize_t k, p
+    for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
+        p = net.out_proj[k]
+        fifo_push(net, p, t + net.delay[p], j)
+    return 0
+
+
 cdef inline int preload(Net* net) except -1 nogil:
     """Put the given spikes of the spike sources in flight (each FIFO holds one source
     population's spikes, so it stays in time order)."""
-    cdef Py_ssize_t q, k, p, i
+    cdef Py_ssize_t q
     for q in range(net.n_g):
-        i = net.g_i[q]
-        for k in range(net.out_ptr[i], net.out_ptr[i + 1]):
-            p = net.out_proj[k]
-            fifo_push(net, p, net.g_t[q] + net.delay[p], i)
+        send(net, net.g_i[q], net.g_t[q])
     return 0
 
 
 cdef inline int fire(Net* net, Py_ssize_t j, double t) except -1 nogil:
     """Record a spike of neuron j at t and send it down every outgoing projection."""
-    cdef int rc
-    cdef Py_ssize_t k, p
-    rc = push_spike(net, t, j)
+    cdef int rc = push_spike(net, t, j)
     if rc != 0:
         return rc
-    for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
-        p = net.out_proj[k]
-        fifo_push(net, p, t + net.delay[p], j)
-    return 0
+    return send(net, j, t)
 
 
 cdef inline void refractory(Net* net, Py_ssize_t j, double t) noexcept nogil:
@@ -235,15 +236,12 @@ cdef inline double poisson_next(Net* net, Py_ssize_t k, double t) noexcept nogil
 cdef inline int poisson_event(Net* net, Py_ssize_t j, double t) except -1 nogil:
     """Poisson neuron j has an event at t: send (and record) its spike and draw its next event."""
     cdef Py_ssize_t q = net.pz_of[j]
-    cdef Py_ssize_t k, p
     cdef int rc
     if net.pz_record[q]:
         rc = push_spike(net, t, j)
         if rc != 0:
             return rc
-    for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
-        p = net.out_proj[k]
-        fifo_push(net, p, t + net.delay[p], j)
+    send(net, j, t)
     heap_update(net, net.P + j, poisson_next(net, q, t))
     return 0
 

@@ -36,7 +36,7 @@ from libc.stdlib cimport malloc, free, qsort
 from tem_sim._core_types cimport *
 from tem_sim._heap cimport heap_update, heap_of_projections, ctrl_c
 from tem_sim._random cimport rng_exp
-from tem_sim._events cimport push_spike, fifo_push, fire, pend, dd_add
+from tem_sim._events cimport fire, send, pend, dd_add
 from tem_sim._sliced cimport sl_push, _cross_cmp
 
 cdef extern from *:
@@ -406,7 +406,7 @@ cdef inline int lif_scan(Net* net, Lif* L, double T1, double E1) except -1 nogil
 cdef inline int lif_emit(Net* net, Lif* L) except -1 nogil:
     """The window's spikes, sorted by (time, neuron): into the output (Poisson neurons: when
     recorded) and down the projections."""
-    cdef Py_ssize_t a, j, q, k, p
+    cdef Py_ssize_t a, j, q
     cdef double t
     cdef int rc
     if net.n_arr > 1:
@@ -415,15 +415,10 @@ cdef inline int lif_emit(Net* net, Lif* L) except -1 nogil:
         t = net.sl_arr[a].t
         j = net.sl_arr[a].j
         q = net.pz_of[j]
-        if q < 0:
+        if q < 0 or net.pz_record[q]:
             rc = fire(net, j, t)
         else:
-            rc = 0
-            if net.pz_record[q]:
-                rc = push_spike(net, t, j)
-            for k in range(net.out_ptr[j], net.out_ptr[j + 1]):
-                p = net.out_proj[k]
-                fifo_push(net, p, t + net.delay[p], j)
+            rc = send(net, j, t)            # an unrecorded Poisson neuron
         if rc != 0:
             return rc
     net.n_arr = 0
