@@ -98,6 +98,9 @@ EXACT_RESIDUAL_FACTOR = 1e3
 #: Leaky GLS: the integrator's slope at a spike is kept above this fraction of its median
 #: (a spike reached tangentially must not get all the weight).
 LEAKY_SLOPE_FLOOR = 1e-3
+#: Passes of the leaky GLS for jitter at most: slopes re-estimated at the predicted spike times
+#: and the jitter level (for the second-order term) from the residual, until the level settles.
+LEAKY_GLS_STEPS = 6
 
 #: Spike-time refinement of the GLS for delta-synapse inputs: at most this many Gauss-Newton steps.
 REFINE_STEPS = 10
@@ -325,6 +328,13 @@ def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: di
     ``J^-1 (A w - r)`` has independent errors ``eps`` (in time units): the rows and right-hand
     sides are whitened by one banded triangular solve, the rounding errors' factor too. For a
     perfect neuron (``lam = 0``) this is the running-sum weighting of :func:`_jitter_system`.
+
+    The first-order term alone fails where the slope ``J_kk`` is small against the drive's change
+    within the jitter, ``u'(t_k) sigma`` (a crossing that grazes the threshold after a silence):
+    such a spike would get a huge weight, and its row's error is then the second-order term
+    ``u'(t_k) eps_k^2 / 2``; one such spike pulled the answer many bounds away. Its standard
+    deviation ``|u'| sigma^2 / sqrt(2)`` is added to the diagonal's in quadrature, with ``sigma``
+    the robust jitter level of the previous pass's residual; at most :data:`LEAKY_GLS_STEPS` passes.
     """
     A = rows.A.toarray() if sp.issparse(rows.A) else np.asarray(rows.A, dtype=float)
     r = rows.r
@@ -339,36 +349,70 @@ def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: di
         # E1 rows start at the previous row's spike (E0 rows at t = 0)
         chained[1:] = (rows.example[1:] == rows.example[:-1]) & (rows.kind[1:] == EQ_E1)
     start = np.where(chained, np.concatenate([[0.0], rows.end[:-1]]), start)
-    t_end, t_start = rows.end, start
     n = A.shape[1]
-    for final in (False, True):
-        u_end, u_start = np.empty(K), np.empty(K)
+
+    def bands(t_end: np.ndarray, w: np.ndarray, sigma: float) -> np.ndarray:
+        """The Jacobian's two bands with the spikes at ``t_end``, the drive from ``w`` and jitter ``sigma``."""
+        t_start = np.where(chained, np.concatenate([[0.0], t_end[:-1]]), start)
+        u_end, u_start, du = np.empty(K), np.empty(K), np.zeros(K)
         for e, (inp, _) in enumerate(examples):
             m = rows.example == e
             if np.any(m):
                 ve, vs = _input_values(inp, t_end[m]), _input_values(inp, t_start[m])
+                de = _input_derivatives(inp, t_end[m]) if sigma > 0 else None
                 if keep is not None:
                     ve, vs = ve[:, keep], vs[:, keep]
-                u_end[m], u_start[m] = ve @ w1 + bias, vs @ w1 + bias
+                    de = None if de is None else de[:, keep]
+                u_end[m], u_start[m] = ve @ w + bias, vs @ w + bias
+                if de is not None:
+                    du[m] = de @ w
         diag = u_end - kappa * lam * delta
-        diag = np.maximum(diag, LEAKY_SLOPE_FLOOR * np.median(np.abs(diag)))
+        # the jitter's second-order term u'(t_k) eps^2 / 2: its standard deviation u' sigma^2 / sqrt(2)
+        # added to the first-order one |J_kk| sigma (a crossing that grazes the threshold is not
+        # known to within the jitter, however flat the slope there)
+        diag = np.sqrt(diag ** 2 + 0.5 * (du * sigma) ** 2)
+        diag = np.maximum(diag, LEAKY_SLOPE_FLOOR * np.median(diag))
         sub = np.where(chained, -np.exp(-lam * rows.length) * (u_start + kappa * lam * delta), 0.0)
         ab = np.zeros((2, K))
         ab[0] = diag
         ab[1, :-1] = sub[1:]
-        if final:
-            break
-        # once more with the slopes at the spike times the first GLS answer predicts: its whitened
-        # residual is each spike's jitter (slopes at the jittered times correlate with it)
+        return ab
+
+    # the slopes at the spike times the previous answer predicts (its whitened residual is each
+    # spike's jitter; slopes at the jittered times correlate with it) and the jitter level from
+    # its residual, until the level settles
+    t_end, sigma = rows.end, 0.0
+    ab = bands(t_end, w1, sigma)
+    for step in range(LEAKY_GLS_STEPS):
         Wt = sla.solve_banded((1, 0), ab, np.column_stack([A, r]), check_finite=False)
-        w1 = solve_lstsq(Wt[:, :n], Wt[:, n], rcond=opts["rcond"])[0]
-        eps = Wt[:, :n] @ w1 - Wt[:, n]
+        w_new = solve_lstsq(Wt[:, :n], Wt[:, n], rcond=opts["rcond"])[0]
+        eps = Wt[:, :n] @ w_new - Wt[:, n]
         if not np.all(np.isfinite(eps)):
             break
-        t_end = rows.end - eps
-        t_start = np.where(chained, np.concatenate([[0.0], t_end[:-1]]), start)
+        s_new = _MAD_TO_SIGMA * float(np.median(np.abs(eps)))
+        # (spikes exact to rounding: no second-order term)
+        if not s_new > EXACT_RESIDUAL_FACTOR * float(np.sqrt(np.mean((errors / ab[0]) ** 2))):
+            s_new = 0.0
+        if step > 0 and abs(s_new - sigma) <= 0.05 * sigma:
+            break
+        w1, sigma, t_end = w_new, s_new, rows.end - eps
+        ab = bands(t_end, w1, sigma)
     W = sla.solve_banded((1, 0), ab, np.column_stack([A, r, np.diag(errors)]), check_finite=False)
     return W[:, :n], W[:, n], W[:, n + 1:]
+
+
+def _input_derivatives(inputs: Any, t: np.ndarray) -> np.ndarray:
+    """Time derivatives ``x_i'(t)`` of every input at the times ``t`` (between arrivals), shape (len(t), n_in)."""
+    if isinstance(inputs, CombinedInputs):
+        return np.hstack([_input_derivatives(p, t) for p in inputs.parts])
+    if isinstance(inputs, SpikeInput):
+        k = inputs.kernel
+        if isinstance(k, PeriodicLowpass):
+            return inputs.to_fourier().sample_derivative(t).T
+        if isinstance(k, Exponential):
+            return -_input_values(inputs, t) / k.tau_s
+        return np.zeros((t.size, inputs.n_inputs))
+    return inputs.sample_derivative(t).T
 
 
 def _floor_drive(u: np.ndarray) -> np.ndarray:
