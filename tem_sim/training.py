@@ -54,7 +54,6 @@ Householder QR (:func:`~tem_sim.solvers.qr_solve`, the same estimates from
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
@@ -72,6 +71,7 @@ from .constraints import _intervals, _leaky_harmonic_integrals, _n_inputs, _phi
 from .exceptions import IdentifiabilityWarning, ValidationError
 from .kernels import Delta, Exponential, PeriodicLowpass
 from .neurons import Neurons
+from .parallel import _one_blas_thread
 from .signals import FourierSignals
 from .solvers import DEFAULT_RCOND, INFO_KEYS, cholesky_solve, qr_solve, solve_lstsq, solve_osqp, svd_solve
 from .spikes import SpikeTrains
@@ -1074,15 +1074,6 @@ def _stop_workers(executor: Executor) -> None:
         p.join(timeout=10)                               # reap them: no zombies left behind
     if manager is not None:                              # it sees the ended workers and cleans up
         manager.join(timeout=10)
-
-
-def _one_blas_thread() -> Any:
-    """BLAS limited to one thread (threadpoolctl, when installed) for the duration of a chunk."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - the test and bench extras install it
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _chunk(fn: Callable, *args: Any) -> Any:
