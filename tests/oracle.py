@@ -271,10 +271,13 @@ def delta_network_events(kappa, delta, bias, v0, projections, t_end):
     return np.asarray(times), np.asarray(neurons, dtype=np.intp)
 
 
-def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
+def interrupt_after(code: str, wait: float = 1.0, env: dict | None = None,
+                    stderr: bool = False) -> tuple:
     """Run ``code`` in a fresh interpreter, send SIGINT once it prints ``ready``, after ``wait`` s.
 
-    Returns (seconds from SIGINT to exit, stdout, return code).
+    ``env``: extra environment variables. The interpreter must still be running when the signal
+    is sent. Returns (seconds from SIGINT to exit, stdout, return code), and stderr after stdout
+    with ``stderr``. The interpreter is killed if it has not exited 90 s after the signal.
     """
     import os
     import signal
@@ -282,14 +285,22 @@ def interrupt_after(code: str, wait: float = 1.0) -> tuple[float, str, int]:
     import sys
     import time
 
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path))
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=env)
-    assert proc.stdout.readline().strip() == "ready"
-    time.sleep(wait)
-    t0 = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=90)
-    return time.monotonic() - t0, out, proc.returncode
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path), **(env or {}))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(wait)
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+        elapsed = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return (elapsed, out, err, proc.returncode) if stderr else (elapsed, out, proc.returncode)
 
 
 def lif_network_events(kappa, delta, bias, v0, tau, v_reset, t_ref, projections, t_end):

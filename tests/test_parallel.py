@@ -8,11 +8,8 @@ same large-layer path (normal equations, above ``SVD_MAX_INPUTS``) and a
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import sys
 import textwrap
-import time
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
@@ -20,6 +17,8 @@ import pytest
 
 import tem_sim as ts
 from tem_sim.training import SVD_MAX_INPUTS
+
+from oracle import interrupt_after
 
 
 def layer(n_out: int, n_in: int, n_examples: int, seed: int = 0):
@@ -131,24 +130,11 @@ def test_ctrl_c_during_a_parallel_fit_returns_promptly_without_leftover_processe
     # chunk_size 1: 480 short tasks, the pending ones must be cancelled (the pool's shutdown would
     # otherwise run them all); 240: two chunks of about 30 s each, the running ones must be ended
     code = CTRL_C_CODE.format(tests=os.path.dirname(os.path.abspath(__file__)), chunk_size=chunk_size)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.getcwd()] + sys.path),
-               OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(2.0)                              # the workers are busy with their first chunks
-        assert proc.poll() is None, "the fit finished before it could be interrupted"
-        t0 = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=90)
-        elapsed = time.monotonic() - t0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    elapsed, out, err, rc = interrupt_after(code, wait=2.0, stderr=True,   # the workers are busy
+                                            env=dict(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
+                                                     MKL_NUM_THREADS="1"))
     lines = dict(ln.split(" ", 1) if " " in ln else (ln, "") for ln in out.splitlines())
-    assert proc.returncode == 3 and "interrupted" in lines, out + err
+    assert rc == 3 and "interrupted" in lines, out + err
     assert "Traceback" not in err and "Exception ignored" not in err, err
     # a quiet machine: well under a second; allow for a heavily loaded one
     assert elapsed < 20.0, f"took {elapsed:.1f} s to stop"
