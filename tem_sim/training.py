@@ -107,6 +107,7 @@ REFINE_STEPS = 10
 
 _MAD_TO_SIGMA = 1.4826    # median absolute deviation -> standard deviation (Gaussian)
 _REFINE_HALF = 8.0         # half-width of the window searched for a threshold crossing, in jitter levels
+_REFINE_OUTLIER = 6.0      # rows whose spike-time residual exceeds this many jitter levels are left out (first pass)
 _BIWEIGHT = 4.685          # Tukey's biweight tuning constant (95 % efficiency for Gaussian jitter), in jitter levels
 _REFINE_MAX_ENTRIES = 2e7  # (rows x arrivals in a window) above which arrivals are too dense to refine
 _METHODS = ("auto", "lstsq", "osqp")
@@ -617,29 +618,35 @@ def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: n
 
     sigma = scale(resid, jump)
     diag = None
-    for _ in range(REFINE_STEPS):
-        if not sigma > 0:
-            return None
-        u = resid / (_BIWEIGHT * sigma)
-        root_w = np.where(jump, 0.0, np.clip(1.0 - u * u, 0.0, None))      # sqrt of the biweight weight
-        J = -Cd * (root_w / (ua * g))[:, None]
-        dw, diag, _, _ = _solve(J, resid * root_w, None, 0.0, int(j), opts)
-        if not diag["identifiable"] or not np.all(np.isfinite(dw)):
-            return None
-        # damped: the longest of the steps 1, 1/2, 1/4 that does not widen the residuals (a
-        # full step can flip many spikes between crossing by drift and by an arrival at once)
-        for frac in (1.0, 0.5, 0.25):
-            out = residuals(w + frac * dw, sigma)
-            if out is not None and scale(*out) <= sigma:
+    # first with the spikes beyond _REFINE_OUTLIER jitter levels left out, to the answer's
+    # neighbourhood (the biweight, not convex, can settle far off from the GLS answer), then the biweight
+    for biweight in (False, True):
+        for _ in range(REFINE_STEPS):
+            if not sigma > 0:
+                return None
+            if biweight:
+                u = resid / (_BIWEIGHT * sigma)
+                root_w = np.where(jump, 0.0, np.clip(1.0 - u * u, 0.0, None))      # sqrt of the weight
+            else:
+                root_w = (~jump & (np.abs(resid) <= _REFINE_OUTLIER * sigma)).astype(float)
+            J = -Cd * (root_w / (ua * g))[:, None]
+            dw, diag, _, _ = _solve(J, resid * root_w, None, 0.0, int(j), opts)
+            if not diag["identifiable"] or not np.all(np.isfinite(dw)):
+                return None
+            # damped: the longest of the steps 1, 1/2, 1/4 that does not widen the residuals (a
+            # full step can flip many spikes between crossing by drift and by an arrival at once)
+            for frac in (1.0, 0.5, 0.25):
+                out = residuals(w + frac * dw, sigma)
+                if out is not None and scale(*out) <= sigma:
+                    break
+            else:
                 break
-        else:
-            break
-        w = w + frac * dw
-        resid, jump = out
-        sigma = scale(resid, jump)
-        inv = diag.get("inverse_diagonal")
-        if frac == 1.0 and inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
-            break
+            w = w + frac * dw
+            resid, jump = out
+            sigma = scale(resid, jump)
+            inv = diag.get("inverse_diagonal")
+            if frac == 1.0 and inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
+                break
     inv = None if diag is None else diag.get("inverse_diagonal")
     if inv is None or not sigma > 0:
         return None
