@@ -27,7 +27,10 @@ jittered, the presynaptic spikes exact: the setting the bound is for). Per neuro
 threshold by drifting (``X_k``: the arrivals of every presynaptic neuron and the inputs' integrals
 on ``(0, t_k]``, ``u``: the drive ``b + V x(t_k)`` there; a spike triggered by an arrival happens at
 the arrival whatever the weights, so it carries no information), computed here from the exact
-spikes independently of the library's rows. Reported: median and largest ratio; the root mean
+spikes independently of the library's rows. Reported: the sampled network's error over its bound
+(``||W_hat - W||_F`` over the ``K`` neurons against ``sqrt(sum trace F^-1)``); median and largest
+ratio, beside the 5-95 % range an efficient estimator (errors ``N(0, F^-1)``, drawn) would give for
+the median and the largest of ``K`` neurons with these bounds; the root mean
 square over a neuron's weights of each weight's error over its own bound (the norm ratio is
 dominated by the few least determined directions, so it varies from neuron to neuron like a
 chi with few degrees of freedom; this one averages all ``n + 2``); and the ratio of the fit's own
@@ -110,7 +113,7 @@ def jitter(spikes: ts.SpikeTrains, sigma: float, seed: int = 1) -> ts.SpikeTrain
 def crb(spikes: ts.SpikeTrains, x, V: np.ndarray, nrn, j: int, sigma: float) -> np.ndarray:
     """Cramer-Rao bound of neuron ``j``'s unknowns (the ``n - 1`` other neurons, then the inputs)
     under jitter ``sigma`` of its own spike times (see the module docstring): per-weight standard
-    deviations, from the exact spikes."""
+    deviations and the eigenvalues of the bound's covariance, from the exact spikes."""
     n = spikes.n_neurons
     arr = spikes.times + DELAY
     order = np.argsort(arr, kind="stable")
@@ -126,7 +129,17 @@ def crb(spikes: ts.SpikeTrains, x, V: np.ndarray, nrn, j: int, sigma: float) -> 
     X = np.delete(X, j, axis=1)
     u = nrn.bias[j] + V[j] @ x.sample(t)
     Xu = X / u[:, None]
-    return sigma * np.sqrt(np.diag(np.linalg.inv(Xu.T @ Xu)))
+    cov = sigma ** 2 * np.linalg.inv(Xu.T @ Xu)
+    return np.sqrt(np.diag(cov)), np.linalg.eigvalsh(cov)
+
+
+def efficient_spread(eig: list, k_draws: int = 4000, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """What an efficient estimator (errors ``N(0, F^-1)``) would give: for every neuron draws of
+    ``||e|| / sqrt(trace F^-1)`` (a chi with few effective degrees of freedom when a few directions
+    dominate); returns the 5 and 95 % points of the median and of the largest over the neurons."""
+    rng = np.random.default_rng(seed)
+    ratios = np.array([np.sqrt((rng.standard_normal((k_draws, ev.size)) ** 2 @ ev) / ev.sum()) for ev in eig])
+    return (np.quantile(np.median(ratios, axis=0), [0.05, 0.95]), np.quantile(ratios.max(axis=0), [0.05, 0.95]))
 
 
 def measure_jitter(n: int, sigma: float, k: int, seed: int = 1) -> dict:
@@ -143,8 +156,10 @@ def measure_jitter(n: int, sigma: float, k: int, seed: int = 1) -> dict:
     m = np.isin(noisy.indices, idx)
     out = ts.SpikeTrains(noisy.times[m], np.searchsorted(idx, noisy.indices[m]), k, 0.0, spikes.t_stop)
     res = dict(n=n, k=k, sigma=sigma, spikes=int(spikes.count), t_sim=t_sim)
-    per_weight = [crb(spikes, x, V, nrn, int(j), sigma) for j in idx]
+    bounds = [crb(spikes, x, V, nrn, int(j), sigma) for j in idx]
+    per_weight = [b[0] for b in bounds]
     bound = np.array([np.linalg.norm(b) for b in per_weight])
+    res["median_range"], res["max_range"] = efficient_spread([b[1] for b in bounds])
     for name, pre in (("own", spikes), ("all", noisy)):
         t0 = time.process_time()
         fit = fit_layer([(CombinedInputs([SpikeInput(pre, "delta", DELAY), x]), out)], nrn.subset(idx),
@@ -152,6 +167,7 @@ def measure_jitter(n: int, sigma: float, k: int, seed: int = 1) -> dict:
         err = [(fit.weights[q] - truth[q])[mask[q]] for q in range(k)]
         stated = np.sqrt(np.sum(np.where(mask, fit.std_errors, 0.0) ** 2, axis=1))
         res[name] = dict(ratio=np.array([np.linalg.norm(e) for e in err]) / bound, stated=stated / bound,
+                         network=float(np.sqrt(sum(np.sum(e ** 2) for e in err) / np.sum(bound ** 2))),
                          rms=np.array([np.sqrt(np.mean((e / b) ** 2)) for e, b in zip(err, per_weight)]),
                          cpu=time.process_time() - t0,
                          noise=np.array([d["noise"] for d in fit.info]),
@@ -204,10 +220,13 @@ def main() -> None:
         with threadpool_limits(1):
             m = measure_jitter(args.n, args.jitter, args.sample or 50)
         print(f"n={m['n']} spikes={m['spikes']} jitter {m['sigma']:.1e}: {m['k']} neurons, bound "
-              f"||.||_2 median {np.median(m['bound']):.2e}", flush=True)
+              f"||.||_2 median {np.median(m['bound']):.2e}; an efficient estimator's error / bound: median "
+              f"{m['median_range'][0]:.2f}-{m['median_range'][1]:.2f}, max {m['max_range'][0]:.2f}-"
+              f"{m['max_range'][1]:.2f} (5-95 %)", flush=True)
         for name in ("own", "all"):
             r = m[name]
-            print(f"  {name:>3s}: error / bound median {np.median(r['ratio']):.2f} max {r['ratio'].max():.2f} "
+            print(f"  {name:>3s}: sampled network's error / its bound {r['network']:.2f}; "
+                  f"error / bound median {np.median(r['ratio']):.2f} max {r['ratio'].max():.2f} "
                   f"(quartiles {np.quantile(r['ratio'], 0.25):.2f}-{np.quantile(r['ratio'], 0.75):.2f}); "
                   f"per-weight RMS of error / bound median {np.median(r['rms']):.2f} max {r['rms'].max():.2f}; "
                   f"stated error bars / bound median {np.median(r['stated']):.2f}; noise inferred median "

@@ -565,9 +565,10 @@ def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: n
     gets an equation it does not satisfy. Here each spike's predicted time is the first threshold
     crossing of the integrated drive, arrivals included (:func:`_first_crossings`); the residuals
     ``t_obs - t_pred`` are the jitter, the Jacobian is ``-X_k / u(t_k)`` for crossings by drift and
-    0 for those by an arrival (no information), and the spike times are fitted by iteratively
-    reweighted least squares with Tukey's biweight (:data:`_BIWEIGHT` jitter levels): in a recording
-    whose presynaptic spikes are jittered too, an arrival can fall on the wrong side of a spike and
+    0 for those by an arrival (no information). The spike times are fitted first with the spikes
+    more than :data:`_REFINE_OUTLIER` jitter levels off left out, then from that answer by
+    iteratively reweighted least squares with Tukey's biweight (:data:`_BIWEIGHT` levels): in a
+    recording whose presynaptic spikes are jittered too, an arrival can fall on the wrong side of a spike and
     an arrival-triggered spike can look like a crossing by drift (and back), and such spikes are
     off by anything up to a synaptic weight's worth of time; the biweight gives those a few jitter
     levels off less weight and leaves those further off out, at 5 % of the efficiency on Gaussian
