@@ -259,20 +259,24 @@ def rounding_uncertainty(A: Any, errors: np.ndarray, rcond: float = DEFAULT_RCON
     return float(np.linalg.norm(X))
 
 
-def _input_values(inputs: Any, t: np.ndarray) -> np.ndarray:
-    """Values ``x_i(t)`` of every input at the times ``t``, shape (len(t), n_in)."""
+def _input_values(inputs: Any, t: np.ndarray, derivative: bool = False) -> np.ndarray:
+    """Values ``x_i(t)`` of every input at the times ``t``, shape (len(t), n_in); with
+    ``derivative``, their time derivatives ``x_i'(t)`` (between arrivals)."""
     if isinstance(inputs, CombinedInputs):
-        return np.hstack([_input_values(p, t) for p in inputs.parts])
+        return np.hstack([_input_values(p, t, derivative) for p in inputs.parts])
     if isinstance(inputs, SpikeInput):
         k = inputs.kernel
         if isinstance(k, PeriodicLowpass):
-            return inputs.to_fourier().sample(t).T
-        out = np.zeros((t.size, inputs.n_inputs))
-        if isinstance(k, Exponential):
-            for i in np.flatnonzero(inputs.spikes.counts()):
-                out[:, i] = k.current(inputs.arrivals(int(i)), t)
-        return out          # Delta: no current between arrivals (crossings happen between them)
-    return inputs.sample(t).T
+            inputs = inputs.to_fourier()
+        else:
+            out = np.zeros((t.size, inputs.n_inputs))
+            if isinstance(k, Exponential):
+                for i in np.flatnonzero(inputs.spikes.counts()):
+                    out[:, i] = k.current(inputs.arrivals(int(i)), t)
+                if derivative:
+                    out /= -k.tau_s
+            return out      # Delta: no current between arrivals (crossings happen between them)
+    return (inputs.sample_derivative(t) if derivative else inputs.sample(t)).T
 
 
 def _cumulative(rows: NeuronRows) -> tuple[Any, np.ndarray]:
@@ -360,7 +364,7 @@ def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: di
             m = rows.example == e
             if np.any(m):
                 ve, vs = _input_values(inp, t_end[m]), _input_values(inp, t_start[m])
-                de = _input_derivatives(inp, t_end[m]) if sigma > 0 else None
+                de = _input_values(inp, t_end[m], derivative=True) if sigma > 0 else None
                 if keep is not None:
                     ve, vs = ve[:, keep], vs[:, keep]
                     de = None if de is None else de[:, keep]
@@ -400,20 +404,6 @@ def _leaky_jitter_system(examples: list, rows: NeuronRows, bias: float, opts: di
         ab = bands(t_end, w1, sigma)
     W = sla.solve_banded((1, 0), ab, np.column_stack([A, r, np.diag(errors)]), check_finite=False)
     return W[:, :n], W[:, n], W[:, n + 1:]
-
-
-def _input_derivatives(inputs: Any, t: np.ndarray) -> np.ndarray:
-    """Time derivatives ``x_i'(t)`` of every input at the times ``t`` (between arrivals), shape (len(t), n_in)."""
-    if isinstance(inputs, CombinedInputs):
-        return np.hstack([_input_derivatives(p, t) for p in inputs.parts])
-    if isinstance(inputs, SpikeInput):
-        k = inputs.kernel
-        if isinstance(k, PeriodicLowpass):
-            return inputs.to_fourier().sample_derivative(t).T
-        if isinstance(k, Exponential):
-            return -_input_values(inputs, t) / k.tau_s
-        return np.zeros((t.size, inputs.n_inputs))
-    return inputs.sample_derivative(t).T
 
 
 def _floor_drive(u: np.ndarray) -> np.ndarray:

@@ -790,3 +790,25 @@ def test_leaky_gls_stays_at_the_bound_when_jitter_reaches_grazing_crossings():
     sq, bound = np.array(sq), np.array(bound)
     assert np.mean(sq) / np.mean(bound) <= 1.25                    # measured 1.04 (1.67 before)
     assert np.max(np.sqrt(sq / bound)) <= 1.6                      # measured 1.3 (2.1 before)
+
+
+def test_input_derivatives_match_central_differences():
+    """The inputs' time derivatives the leaky GLS uses for its second-order term, for every kind of
+    input at once: analog signals, spikes through an exponential kernel and through a periodic
+    low-pass kernel (delta synapses: none between arrivals); oracle: central differences of the values."""
+    from tem_sim.constraints import CombinedInputs
+    from tem_sim.kernels import PeriodicLowpass
+    from tem_sim.training import _input_values
+
+    rng = np.random.default_rng(4)
+    pre = SpikeTrains(np.sort(rng.uniform(0.0, 10.0, 40)), rng.integers(0, 3, 40), 3, 0.0, 10.0)
+    inputs = CombinedInputs([FourierSignals.random_paper(2, 4, 10.0, seed=rng), SpikeInput(pre, Exponential(0.5)),
+                             SpikeInput(pre, PeriodicLowpass(10.0, 3)), SpikeInput(pre, "delta", 0.1)])
+    t = np.sort(rng.uniform(0.5, 9.5, 50))
+    t = t[np.min(np.abs(t[:, None] - pre.times[None, :]), axis=1) > 1e-3]     # away from the arrivals
+    h = 1e-6
+    fd = (_input_values(inputs, t + h) - _input_values(inputs, t - h)) / (2 * h)
+    got = _input_values(inputs, t, derivative=True)
+    assert got.shape == (t.size, 2 + 3 * 3)
+    np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    assert np.all(got[:, -3:] == 0.0)
