@@ -602,12 +602,12 @@ def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: n
         return None
     resid, jump = out
 
-    def scale(resid: np.ndarray, jump: np.ndarray) -> float:
+    def scale(resid: np.ndarray) -> float:
         """The jitter level: robust (median absolute deviation) over every spike (over the crossings
         by drift alone it is too small: a late spike is more often taken for one by an arrival)."""
         return _MAD_TO_SIGMA * float(np.median(np.abs(resid)))
 
-    sigma = scale(resid, jump)
+    sigma = scale(resid)
     diag = None
     # first with the spikes beyond _REFINE_OUTLIER jitter levels left out, to the answer's
     # neighbourhood (the biweight, not convex, can settle far off from the GLS answer), then the biweight
@@ -628,13 +628,13 @@ def _refine_delta_gls(tables: list, examples: list, R: NeuronRows, C: Any, rc: n
             # full step can flip many spikes between crossing by drift and by an arrival at once)
             for frac in (1.0, 0.5, 0.25):
                 out = residuals(w + frac * dw, sigma)
-                if out is not None and scale(*out) <= sigma:
+                if out is not None and scale(out[0]) <= sigma:
                     break
             else:
                 break
             w = w + frac * dw
             resid, jump = out
-            sigma = scale(resid, jump)
+            sigma = scale(resid)
             inv = diag.get("inverse_diagonal")
             if frac == 1.0 and inv is not None and np.all(np.abs(dw) <= 1e-3 * sigma * np.sqrt(inv)):
                 break
