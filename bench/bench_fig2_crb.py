@@ -106,19 +106,24 @@ def crb_engine(examples: list, W: np.ndarray, nrn: Neurons, level: float, h: flo
         return float("inf")
 
 
+def draw(rng: np.random.Generator, n_ex: int, nrn: Neurons, level: float) -> tuple:
+    """One draw of the setting: weights ``U[0,1)``, ``n_ex`` examples of the paper's inputs, their
+    exact spikes and the same with the paper's noise; returns ``(W, exact, noisy)``."""
+    W = rng.random((5, 20))
+    ex = []
+    for _ in range(n_ex):
+        x = FourierSignals.random_paper(20, 10, 10.0, seed=rng)
+        ex.append((x, encode(x, W, nrn, 10.0)))
+    return W, ex, [(x, add_paper_noise(st, level, rng)) for x, st in ex]
+
+
 def cell(n_ex: int, li: int, draws: int, tau: float = float("inf")) -> dict:
     """One Figure 2 cell: medians over ``draws`` draws of the default, plain and CRB errors."""
     level = FIG2_LEVELS[li]
     nrn = Neurons(5, kappa=1.0, delta=1.0, bias=1.0, tau=tau)
     err, plain, bound, ident = [], [], [], True
     for d in range(draws):
-        rng = np.random.default_rng([13, n_ex, li, d])
-        W = rng.random((5, 20))
-        ex = []
-        for _ in range(n_ex):
-            x = FourierSignals.random_paper(20, 10, 10.0, seed=rng)
-            ex.append((x, encode(x, W, nrn, 10.0)))
-        noisy = [(x, add_paper_noise(st, level, rng)) for x, st in ex]
+        W, ex, noisy = draw(np.random.default_rng([13, n_ex, li, d]), n_ex, nrn, level)
         fit = fit_layer(noisy, nrn, warn=False)
         ident &= bool(fit.identifiable.all())
         err.append(np.linalg.norm(fit.weights - W))
@@ -157,13 +162,7 @@ def pooled(n_ex: int, draws: int, level: float) -> None:
     nrn = Neurons(5, kappa=1.0, delta=1.0, bias=1.0)
     err, bound = [], []
     for d in range(draws):
-        rng = np.random.default_rng([99, n_ex, d])
-        W = rng.random((5, 20))
-        ex = []
-        for _ in range(n_ex):
-            x = FourierSignals.random_paper(20, 10, 10.0, seed=rng)
-            ex.append((x, encode(x, W, nrn, 10.0)))
-        noisy = [(x, add_paper_noise(st, level, rng)) for x, st in ex]
+        W, ex, noisy = draw(np.random.default_rng([99, n_ex, d]), n_ex, nrn, level)
         err.append(np.linalg.norm(fit_layer(noisy, nrn, warn=False).weights - W) / level)
         bound.append(crb(ex, W, nrn, level) / level)
     err, bound = np.array(err), np.array(bound)
