@@ -303,6 +303,20 @@ def interrupt_after(code: str, wait: float = 1.0, env: dict | None = None,
     return (elapsed, out, err, proc.returncode) if stderr else (elapsed, out, proc.returncode)
 
 
+def assert_ctrl_c_stops(setup: str, call: str, wait: float = 1.0) -> None:
+    """Run ``setup`` then the long ``call`` in a fresh interpreter, press Ctrl-C ``wait`` s into the
+    call, and check that it ends with KeyboardInterrupt within 15 s (generous for a loaded 2-core
+    machine; typically well under 1 s)."""
+    import textwrap
+
+    body = textwrap.indent(textwrap.dedent(call).strip(), "    ")
+    code = (textwrap.dedent(setup).strip() + '\nimport sys\nprint("ready", flush=True)\ntry:\n' + body
+            + '\nexcept KeyboardInterrupt:\n    print("interrupted", flush=True)\n    sys.exit(3)\n')
+    elapsed, out, rc = interrupt_after(code, wait=wait)
+    assert elapsed < 15.0, f"took {elapsed:.1f} s to stop"
+    assert "interrupted" in out and rc == 3, out
+
+
 def lif_network_events(kappa, delta, bias, v0, tau, v_reset, t_ref, projections, t_end):
     """Spike times and neurons of integrate-and-fire neurons with constant drive and delta synapses
     under any of the conventions (leak ``tau``, ``inf`` for none; ``v_reset``, ``nan`` for the
